@@ -1,0 +1,1 @@
+"""Write side of summit-assistant: load → chunk → embed → store."""

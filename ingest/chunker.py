@@ -1,0 +1,147 @@
+"""Sentence-aware chunking with overlap, where every chunk fits the embedding model.
+
+The model silently truncates past its maximum sequence length, so sizes are counted in
+the model's own word pieces, with the title (embedded with each chunk) and the special
+tokens included.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ingest.documents import Block, Chunk, SourceDocument, indexed_text
+from ingest.sentences import split_sentences
+
+TokenCounter = Callable[[list[str]], list[int]]
+
+
+@dataclass(frozen=True)
+class ChunkingPolicy:
+    max_tokens: int  # the model's hard limit, special tokens included
+    target_tokens: int  # preferred chunk size
+    overlap_sentences: int
+
+
+class Chunker:
+    def __init__(self, count_tokens: TokenCounter, policy: ChunkingPolicy) -> None:
+        self._count = count_tokens
+        self._policy = policy
+        self._specials: int | None = None
+
+    def chunk(self, document: SourceDocument) -> list[Chunk]:
+        title = self._fit_title(document.title)
+        title_cost = self._count([indexed_text(title, "")])[0]
+        budget = min(self._policy.target_tokens, self._policy.max_tokens) - title_cost
+        texts_by_block = [(block, list(self._pack(block, budget))) for block in document.blocks]
+        chunks: list[Chunk] = []
+        seen: dict[str, int] = {}
+        for block, texts in texts_by_block:
+            for text in texts:
+                chunk_id = _chunk_id(document, block, text, seen)
+                chunks.append(_make_chunk(document, title, block, text, chunk_id, len(chunks)))
+        self._check_fits(chunks)
+        return chunks
+
+    def _fit_title(self, title: str | None) -> str | None:
+        """The title, cut to a quarter of the model's length: it is embedded with each chunk."""
+        if title is None:
+            return None
+        pieces = self._fit(title, self._policy.max_tokens // 4)
+        return pieces[0] if len(pieces) == 1 else f"{pieces[0]} …"
+
+    def _pack(self, block: Block, budget: int) -> Iterator[str]:
+        sentences, costs = self._sentences_within(block.text, budget)
+        start = 0
+        while start < len(sentences):
+            end, used = start, 0
+            while end < len(sentences) and (end == start or used + costs[end] <= budget):
+                used += costs[end]
+                end += 1
+            yield " ".join(sentences[start:end])
+            if end >= len(sentences):
+                return
+            start = max(start + 1, end - self._policy.overlap_sentences)
+
+    def _sentences_within(self, text: str, budget: int) -> tuple[list[str], list[int]]:
+        """Sentences and their costs; a sentence over the budget is cut into pieces."""
+        sentences = split_sentences(text)
+        costs = self._count_plain(sentences)
+        if all(cost <= budget for cost in costs):
+            return sentences, costs
+        pieces = [
+            p
+            for s, c in zip(sentences, costs, strict=True)
+            for p in ([s] if c <= budget else self._fit(s, budget))
+        ]
+        return pieces, self._count_plain(pieces)
+
+    def _count_plain(self, texts: list[str]) -> list[int]:
+        """Word pieces without the special tokens (counted once per chunk in the budget)."""
+        if self._specials is None:
+            self._specials = self._count([""])[0]
+        return [n - self._specials for n in self._count(texts)]
+
+    def _fit(self, sentence: str, budget: int) -> list[str]:
+        """The sentence, or word-boundary pieces of it when it alone exceeds the budget."""
+        if self._count_plain([sentence])[0] <= budget:
+            return [sentence]
+        pieces: list[str] = []
+        words = sentence.split()
+        while words:
+            take = self._longest_prefix(words, budget)
+            pieces.append(" ".join(words[:take]))
+            words = words[take:]
+        return pieces
+
+    def _longest_prefix(self, words: list[str], budget: int) -> int:
+        low, high = 1, len(words)
+        while low < high:  # binary search on the word count that still fits
+            middle = (low + high + 1) // 2
+            if self._count_plain([" ".join(words[:middle])])[0] <= budget:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def _check_fits(self, chunks: list[Chunk]) -> None:
+        longest = max(self._count([c.indexed_text for c in chunks]), default=0)
+        if longest > self._policy.max_tokens:  # a bug here would silently truncate embeddings
+            raise ValueError(f"a chunk of {longest} word pieces exceeds the model's maximum")
+
+
+def _chunk_id(document: SourceDocument, block: Block, text: str, seen: dict[str, int]) -> str:
+    """An id from content: the same passage of the same document keeps its id."""
+    key = "\x00".join(
+        [
+            document.source,
+            document.doc_id,
+            document.title or "",
+            block.section or "",
+            str(block.page or ""),
+            text,
+        ]
+    )
+    occurrence = seen.get(key, 0)
+    seen[key] = occurrence + 1
+    return hashlib.sha256(f"{key}\x00{occurrence}".encode()).hexdigest()[:32]
+
+
+def _make_chunk(
+    document: SourceDocument,
+    title: str | None,
+    block: Block,
+    text: str,
+    chunk_id: str,
+    position: int,
+) -> Chunk:
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=document.doc_id,
+        source=document.source,
+        title=title if title is not None else document.title,
+        section=block.section,
+        page=block.page,
+        position=position,
+        text=text,
+        metadata=document.metadata,
+    )

@@ -1,0 +1,222 @@
+"""One loader per file format: a file in, SourceDocuments out, or a LoadError saying why not."""
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingest.documents import Block, MetadataValue, SourceDocument
+
+
+class LoadError(Exception):
+    """A file (or one record of it) that cannot be ingested; the message is the reason."""
+
+
+Loader = Callable[[Path], list[SourceDocument]]
+SkipCallback = Callable[[str, str], None]
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+
+
+def read_text(path: Path) -> str:
+    """The file as text, or a LoadError for unreadable, binary, non-UTF-8 or empty files."""
+    data = _read_bytes(path)
+    if b"\x00" in data[:8192]:
+        raise LoadError("binary file (contains NUL bytes), not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"not valid UTF-8 (byte {exc.start})") from exc
+    if not text.strip():
+        raise LoadError("empty file")
+    return text
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError as exc:
+        raise LoadError("unreadable: permission denied") from exc
+    except OSError as exc:
+        raise LoadError(f"unreadable: {exc.strerror or 'I/O error'}") from exc
+
+
+def load_markdown(path: Path) -> list[SourceDocument]:
+    text = read_text(path)
+    front, body = _split_front_matter(text)
+    blocks = list(_markdown_blocks(body))
+    front_title = front.get("title")
+    title = str(front_title) if front_title else _first_heading(body)
+    metadata = {k: v for k, v in front.items() if k != "title"}
+    return [_document(path, str(path), title, blocks, metadata)]
+
+
+def load_text(path: Path) -> list[SourceDocument]:
+    return [_document(path, str(path), None, [Block(read_text(path))], {})]
+
+
+def load_html(path: Path) -> list[SourceDocument]:
+    import trafilatura  # lazy: only HTML needs it
+
+    html = read_text(path)
+    markdown = trafilatura.extract(html, output_format="markdown", favor_recall=True)
+    if not markdown or not markdown.strip():
+        raise LoadError("no article text found in the HTML")
+    meta = trafilatura.extract_metadata(html)
+    title = meta.title if meta is not None and meta.title else _first_heading(markdown)
+    return [_document(path, str(path), title, list(_markdown_blocks(markdown)), {})]
+
+
+def load_pdf(path: Path) -> list[SourceDocument]:
+    from pypdf import PdfReader  # lazy: only PDFs need it
+    from pypdf.errors import PyPdfError
+
+    data = _read_bytes(path)
+    if not data.startswith(b"%PDF"):
+        raise LoadError("corrupt PDF: no PDF header")
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise LoadError("encrypted PDF")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise LoadError(f"corrupt PDF ({type(exc).__name__})") from exc
+    blocks = [Block(text, page=n) for n, text in enumerate(pages, start=1) if text.strip()]
+    return [_document(path, str(path), title or None, blocks, {})]
+
+
+def load_jsonl(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
+    """BEIR corpus layout: one JSON object a line with _id or id, text, title, metadata.
+
+    A bad line is reported through on_skip and the rest go in; a file with no good line
+    is a LoadError, so that its documents already in the store are kept.
+    """
+    documents: list[SourceDocument] = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(_jsonl_record(path, line))
+        except LoadError as exc:
+            on_skip(f"{path}:{number}", str(exc))
+    if not documents:
+        raise LoadError("no valid JSON Lines record")
+    return documents
+
+
+def _jsonl_record(path: Path, line: str) -> SourceDocument:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise LoadError(f"invalid JSON ({exc.msg})") from exc
+    if not isinstance(record, dict):
+        raise LoadError("not a JSON object")
+    doc_id = record.get("_id", record.get("id"))
+    text = record.get("text")
+    if doc_id is None or str(doc_id).strip() == "":
+        raise LoadError("no _id or id")
+    if not isinstance(text, str) or not text.strip():
+        raise LoadError("no text")
+    title = record.get("title")
+    metadata = _scalar_metadata(record.get("metadata"))
+    return SourceDocument(
+        doc_id=str(doc_id),
+        source=str(path),
+        title=title.strip() if isinstance(title, str) and title.strip() else None,
+        blocks=[Block(text)],
+        metadata=metadata,
+    )
+
+
+def _scalar_metadata(raw: Any) -> dict[str, MetadataValue]:
+    """Chroma keeps only scalar metadata; nested values are dropped."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        f"meta_{key}": value
+        for key, value in raw.items()
+        if isinstance(value, str | int | float | bool)
+    }
+
+
+def _document(
+    path: Path,
+    doc_id: str,
+    title: str | None,
+    blocks: list[Block],
+    metadata: dict[str, MetadataValue],
+) -> SourceDocument:
+    if not any(block.text.strip() for block in blocks):
+        raise LoadError("no text to index")
+    return SourceDocument(
+        doc_id=doc_id, source=str(path), title=title, blocks=blocks, metadata=metadata
+    )
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, MetadataValue], str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        raise LoadError("invalid YAML front matter") from exc
+    front = (
+        {
+            str(k): v.strip() if isinstance(v, str) else v
+            for k, v in (data or {}).items()
+            if isinstance(v, str | int | float | bool)
+        }
+        if isinstance(data, dict)
+        else {}
+    )
+    return front, text[match.end() :]
+
+
+def _markdown_blocks(body: str) -> Iterator[Block]:
+    section: str | None = None
+    lines: list[str] = []
+    for line in body.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            if "".join(lines).strip():
+                yield Block("\n".join(lines), section=section)
+            section, lines = heading.group(2).strip(), []
+        else:
+            lines.append(line)
+    if "".join(lines).strip():
+        yield Block("\n".join(lines), section=section)
+
+
+def _first_heading(body: str) -> str | None:
+    for line in body.splitlines():
+        heading = _HEADING.match(line)
+        if heading and len(heading.group(1)) == 1:
+            return heading.group(2).strip()
+    return None
+
+
+LOADERS: dict[str, Loader] = {
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".txt": load_text,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+}
+SUPPORTED_SUFFIXES = frozenset([*LOADERS, ".jsonl"])
+
+
+def load_file(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
+    """Documents of one file; on_skip hears of bad records inside a file that goes in."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return load_jsonl(path, on_skip)
+    loader = LOADERS.get(suffix)
+    if loader is None:
+        raise LoadError(f"unsupported format {suffix or '(no extension)'}")
+    return loader(path)

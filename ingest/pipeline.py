@@ -1,0 +1,175 @@
+"""Files in, store in step: load → chunk → embed → store, then the lexical index.
+
+Chunk ids come from content, so unchanged documents cost no embedding; a changed document
+gets its new chunks first and loses its old ones after, so a failure midway loses nothing.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.chunker import Chunker
+from ingest.documents import Chunk, SourceDocument, indexed_text
+from ingest.loaders import LoadError, load_file
+from server.embeddings import SentenceEmbedder
+from server.errors import PathNotFoundError
+from server.lexical import LexicalIndex, build_from_records
+from server.store import ChunkStore
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "chunks": self.chunks,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+        }
+
+
+@dataclass
+class _Plan:
+    """What the store needs: chunks to embed and add, chunk ids to delete afterwards."""
+
+    to_add: list[Chunk] = field(default_factory=list)
+    to_delete: set[str] = field(default_factory=set)
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: SentenceEmbedder,
+        chunker: Chunker,
+        lexical_dir: Path,
+        batch_size: int,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._chunker = chunker
+        self._lexical_dir = lexical_dir
+        self._batch_size = batch_size
+
+    def ingest(
+        self, paths: list[Path], prune: bool = False, progress: Progress | None = None
+    ) -> IngestReport:
+        files = discover_files(paths)
+        report, plan = IngestReport(), _Plan()
+        for number, path in enumerate(files, start=1):
+            self._plan_file(path, report, plan)
+            _notify(progress, "read", number, len(files))
+        self._write(plan, progress)
+        if prune:
+            gone = {s for s in self._store.sources() if not Path(s).exists()}
+            report.removed += self._store.delete_sources(sorted(gone))
+        self.sync_lexical_index()
+        report.chunks = self._store.count()
+        return report
+
+    def _plan_file(self, path: Path, report: IngestReport, plan: _Plan) -> None:
+        def skip(location: str, reason: str) -> None:
+            report.skipped.append(Skipped(location, reason))
+
+        try:
+            documents = load_file(path, skip)
+        except LoadError as exc:
+            skip(str(path), str(exc))  # what the store holds of this file is kept
+            return
+        stored = self._store.chunk_ids_by_document(str(path))
+        for document in documents:
+            self._plan_document(document, stored.pop(document.doc_id, None), report, plan)
+        for gone in stored.values():  # records no longer in the file
+            plan.to_delete |= gone
+            report.removed += 1
+
+    def _plan_document(
+        self,
+        document: SourceDocument,
+        stored: set[str] | None,
+        report: IngestReport,
+        plan: _Plan,
+    ) -> None:
+        chunks = self._chunker.chunk(document)
+        new_ids = {c.chunk_id for c in chunks}
+        if stored == new_ids:
+            report.unchanged += 1
+            return
+        if stored is None:
+            report.added += 1
+        else:
+            report.updated += 1
+            plan.to_delete |= stored - new_ids
+        plan.to_add.extend(c for c in chunks if stored is None or c.chunk_id not in stored)
+
+    def _write(self, plan: _Plan, progress: Progress | None) -> None:
+        total = len(plan.to_add)
+        for start in range(0, total, self._batch_size):
+            batch = plan.to_add[start : start + self._batch_size]
+            vectors = self._embedder.embed_documents([c.indexed_text for c in batch])
+            self._store.add(batch, vectors)
+            _notify(progress, "embed", start + len(batch), total)
+        self._store.delete(sorted(plan.to_delete))
+
+    def sync_lexical_index(self) -> LexicalIndex:
+        """The saved BM25 index, rebuilt from the store's records when out of step."""
+        return sync_lexical_index(self._store, self._lexical_dir)
+
+
+def sync_lexical_index(store: ChunkStore, folder: Path) -> LexicalIndex:
+    version = store.version()
+    index = LexicalIndex.load(folder)
+    if index is not None and index.version == version:
+        return index
+    index = build_from_records(_indexed_records(store), version)
+    index.save(folder)
+    return index
+
+
+def _indexed_records(store: ChunkStore) -> Iterator[tuple[str, str]]:
+    for chunk_id, text, meta in store.records():
+        yield chunk_id, indexed_text(meta.get("title"), text)
+
+
+def discover_files(paths: Iterable[Path]) -> list[Path]:
+    """Files to ingest, folders walked recursively; hidden files and folders are left out."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise PathNotFoundError(str(path))
+        if path.is_dir():
+            files.extend(_walk(path))
+        else:
+            files.append(path.resolve())
+    return sorted(dict.fromkeys(files))
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.resolve().rglob("*")):
+        relative = path.relative_to(folder.resolve())
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file():
+            yield path  # unsupported formats are reported as skipped, not silently ignored
+
+
+def _notify(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)

@@ -1,0 +1,1 @@
+"""Read side of summit-assistant: settings, components, retrieval, answering, front doors."""

@@ -1,0 +1,157 @@
+"""The extractive answerer: quotes the retrieved sentences that answer the question.
+
+A sentence may answer only if it is close in meaning to the question, the passage around
+it contains most of what the question is about (or the meaning is very close), and it can
+state the kind of fact asked for. When no sentence passes, the answer says plainly that the
+documents do not hold it and offers the closest passages instead of guessing.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.sentences import split_sentences
+from server.embeddings import SentenceEmbedder
+from server.lexical import LexicalIndex, analyze
+from server.models import Answer, Citation
+from server.prompts import PromptLibrary
+from server.question import FactKind, content_terms, fact_kind, states_fact_kind
+from server.retrieval import Passage, Retrieval
+
+_CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
+_RELATIVE_SIMILARITY = 0.8  # further sentences must be this close to the best one
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    passages: int
+    max_sentences: int
+    min_coverage: float
+    min_similarity: float
+    strong_similarity: float
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    passage_rank: int
+    sentence_index: int
+    sentence: str
+    similarity: float
+    coverage: float
+
+
+class ExtractiveAnswerer:
+    def __init__(
+        self,
+        embedder: SentenceEmbedder,
+        lexical: LexicalIndex,
+        prompts: PromptLibrary,
+        policy: AnswerPolicy,
+    ) -> None:
+        self._embedder = embedder
+        self._lexical = lexical
+        self._prompts = prompts
+        self._policy = policy
+
+    @property
+    def passages_read(self) -> int:
+        return self._policy.passages
+
+    def answer(self, question: str, standalone: str, retrieval: Retrieval) -> Answer:
+        passages = retrieval.passages[: self._policy.passages]
+        candidates = self._candidates(standalone, passages, retrieval.query_vector)
+        chosen = self._choose(candidates, fact_kind(standalone))
+        if not chosen:
+            return self._no_answer(question, retrieval.passages)
+        return _compose(question, chosen, passages)
+
+    def _candidates(
+        self, question: str, passages: list[Passage], query_vector: list[float]
+    ) -> list[_Candidate]:
+        found = [
+            (rank, index, sentence)
+            for rank, passage in enumerate(passages)
+            for index, sentence in enumerate(split_sentences(passage.chunk.text))
+        ]
+        unique = list({sentence: (r, i, sentence) for r, i, sentence in reversed(found)}.values())
+        if not unique:
+            return []
+        vectors = self._embedder.encode([sentence for _, _, sentence in unique])
+        similarities = vectors @ np.asarray(query_vector, dtype=vectors.dtype)
+        coverages = [self._coverage(question, passage) for passage in passages]
+        return [
+            _Candidate(rank, index, sentence, float(similarity), coverages[rank])
+            for (rank, index, sentence), similarity in zip(unique, similarities, strict=True)
+        ]
+
+    def _coverage(self, question: str, passage: Passage) -> float:
+        """IDF-weighted share of the question's subject terms found in the passage."""
+        terms = content_terms(question)
+        if not terms:
+            return 0.0
+        chunk = passage.chunk
+        context = " ".join(filter(None, [chunk.title, chunk.section, chunk.text]))
+        present = set(analyze([context])[0])
+        weights = {term: self._lexical.idf(term) for term in terms}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+    def _choose(self, candidates: list[_Candidate], kind: FactKind) -> list[_Candidate]:
+        policy = self._policy
+        supported = sorted(
+            (
+                c
+                for c in candidates
+                if c.similarity >= policy.min_similarity
+                and (c.coverage >= policy.min_coverage or c.similarity >= policy.strong_similarity)
+                and states_fact_kind(c.sentence, kind)
+            ),
+            key=lambda c: -c.similarity,
+        )
+        if not supported:
+            return []
+        floor = supported[0].similarity * _RELATIVE_SIMILARITY
+        return [c for c in supported if c.similarity >= floor][: policy.max_sentences]
+
+    def _no_answer(self, question: str, passages: list[Passage]) -> Answer:
+        closest = passages[:_CLOSEST_PASSAGES]
+        return Answer(
+            question=question,
+            answer=self._prompts.render("no_answer"),
+            answered=False,
+            citations=[_citation(n, p) for n, p in enumerate(closest, start=1)],
+        )
+
+
+def _compose(question: str, chosen: list[_Candidate], passages: list[Passage]) -> Answer:
+    """Sentences in reading order (document, position), each followed by its marker."""
+    first_rank_of_doc: dict[str, int] = {}
+    for c in sorted(chosen, key=lambda c: c.passage_rank):
+        first_rank_of_doc.setdefault(passages[c.passage_rank].chunk.doc_id, c.passage_rank)
+
+    def reading_order(c: _Candidate) -> tuple[int, int, int]:
+        chunk = passages[c.passage_rank].chunk
+        return first_rank_of_doc[chunk.doc_id], chunk.position, c.sentence_index
+
+    numbers: dict[int, int] = {}
+    parts: list[str] = []
+    for c in sorted(chosen, key=reading_order):
+        n = numbers.setdefault(c.passage_rank, len(numbers) + 1)
+        parts.append(f"{c.sentence} [{n}]")
+    citations = [_citation(n, passages[rank]) for rank, n in numbers.items()]
+    return Answer(question=question, answer=" ".join(parts), answered=True, citations=citations)
+
+
+def _citation(n: int, passage: Passage) -> Citation:
+    chunk = passage.chunk
+    return Citation(
+        n=n,
+        doc_id=chunk.doc_id,
+        chunk_id=chunk.chunk_id,
+        source=chunk.source,
+        title=chunk.title,
+        section=chunk.section,
+        page=chunk.page,
+        text=chunk.text,
+        score=round(passage.score, 6),
+    )

@@ -1,0 +1,58 @@
+"""The one answer function every front door calls."""
+
+from collections.abc import Sequence
+
+from server.answering import ExtractiveAnswerer
+from server.condense import standalone_question
+from server.errors import EmptyQuestionError, SummitError
+from server.models import Answer, SearchResponse, SearchResult, Turn
+from server.retrieval import HybridRetriever
+
+
+class QuestionTooLongError(SummitError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The question is too long: at most {limit} characters.")
+
+
+class Assistant:
+    def __init__(
+        self, retriever: HybridRetriever, answerer: ExtractiveAnswerer, max_question_chars: int
+    ) -> None:
+        self._retriever = retriever
+        self._answerer = answerer
+        self._max_chars = max_question_chars
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        question = self._clean(question)
+        standalone = standalone_question(question, history)
+        retrieval = self._retriever.retrieve(standalone, k=self._retrieve_k)
+        return self._answerer.answer(question, standalone, retrieval)
+
+    def search(self, query: str, k: int = 10) -> SearchResponse:
+        query = self._clean(query)
+        passages = self._retriever.retrieve(query, k=max(k, 1)).passages
+        results = [
+            SearchResult(
+                doc_id=p.chunk.doc_id,
+                chunk_id=p.chunk.chunk_id,
+                source=p.chunk.source,
+                title=p.chunk.title,
+                section=p.chunk.section,
+                text=p.chunk.text,
+                score=round(p.score, 6),
+            )
+            for p in passages
+        ]
+        return SearchResponse(query=query, results=results)
+
+    @property
+    def _retrieve_k(self) -> int:
+        return self._answerer.passages_read
+
+    def _clean(self, text: str) -> str:
+        cleaned = " ".join(text.split())
+        if not cleaned:
+            raise EmptyQuestionError()
+        if len(cleaned) > self._max_chars:
+            raise QuestionTooLongError(self._max_chars)
+        return cleaned

@@ -1,0 +1,92 @@
+"""The composition root: builds the parts from Settings; front doors call these."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.chunker import Chunker, ChunkingPolicy
+from ingest.pipeline import IngestPipeline, IngestReport, Progress, sync_lexical_index
+from server.answering import AnswerPolicy, ExtractiveAnswerer
+from server.assistant import Assistant
+from server.embeddings import SentenceEmbedder, model_label
+from server.models import StoreStatus
+from server.prompts import PromptLibrary
+from server.retrieval import HybridRetriever
+from server.settings import Settings
+from server.store import ChunkStore, open_persistent_client
+
+Notify = Callable[[str], None]
+
+
+def build_embedder(settings: Settings) -> SentenceEmbedder:
+    return SentenceEmbedder(
+        settings.embedding_model, settings.embedding_device, settings.embedding_batch_size
+    )
+
+
+def open_store(settings: Settings, embedder: SentenceEmbedder) -> ChunkStore:
+    client = open_persistent_client(settings.store)
+    return ChunkStore(client, settings.collection, embedder, model_label(settings.embedding_model))
+
+
+def lexical_dir(settings: Settings) -> Path:
+    return settings.store / "lexical" / settings.collection
+
+
+def build_pipeline(
+    settings: Settings, store: ChunkStore, embedder: SentenceEmbedder
+) -> IngestPipeline:
+    policy = ChunkingPolicy(
+        max_tokens=embedder.max_tokens,
+        target_tokens=settings.chunk_tokens,
+        overlap_sentences=settings.chunk_overlap_sentences,
+    )
+    return IngestPipeline(
+        store,
+        embedder,
+        Chunker(embedder.count_tokens, policy),
+        lexical_dir(settings),
+        settings.ingest_batch_size,
+    )
+
+
+def ingest(
+    settings: Settings, paths: list[Path], prune: bool = False, progress: Progress | None = None
+) -> IngestReport:
+    embedder = build_embedder(settings)
+    store = open_store(settings, embedder)
+    return build_pipeline(settings, store, embedder).ingest(paths, prune, progress)
+
+
+def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:
+    """The assistant over the configured store; an empty store gets the bundled corpus."""
+    embedder = build_embedder(settings)
+    store = open_store(settings, embedder)
+    prompts = PromptLibrary(settings.prompts_dir)
+    if store.count() == 0:
+        if notify is not None:
+            notify(prompts.render("empty_store", store=settings.store, corpus=settings.corpus_dir))
+        build_pipeline(settings, store, embedder).ingest([settings.corpus_dir])
+    lexical = sync_lexical_index(store, lexical_dir(settings))
+    retriever = HybridRetriever(
+        store, lexical, embedder, settings.retrieval_candidates, settings.rrf_k
+    )
+    policy = AnswerPolicy(
+        passages=settings.answer_passages,
+        max_sentences=settings.answer_max_sentences,
+        min_coverage=settings.min_question_coverage,
+        min_similarity=settings.min_similarity,
+        strong_similarity=settings.strong_similarity,
+    )
+    answerer = ExtractiveAnswerer(embedder, lexical, prompts, policy)
+    return Assistant(retriever, answerer, settings.max_question_chars)
+
+
+def store_status(settings: Settings) -> StoreStatus:
+    """Counts of the store; loads no model."""
+    store = open_store(settings, build_embedder(settings))
+    return StoreStatus(
+        documents=store.document_count(),
+        chunks=store.count(),
+        store=str(settings.store),
+        embedding_model=model_label(settings.embedding_model),
+    )

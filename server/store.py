@@ -1,0 +1,195 @@
+"""The vector store: a Chroma collection in cosine space, reached through langchain-chroma.
+
+Chroma is always given our embeddings: a collection left with Chroma's own embedding
+function would try to download a model on first use.
+"""
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.documents import Chunk, MetadataValue
+from server.errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+    from langchain_chroma import Chroma
+    from langchain_core.embeddings import Embeddings
+
+_PAGE = 5000  # records per request when reading the whole collection
+_CORE_KEYS = ("doc_id", "source", "title", "section", "page", "position")
+
+
+def open_persistent_client(path: Path) -> "ClientAPI":
+    """The embedded Chroma client on disk, or a StoreUnavailableError saying why not."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    if path.exists() and not path.is_dir():
+        raise StoreUnavailableError(f"The store path is a file, not a folder: {path}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+    except Exception as exc:  # chromadb raises untyped errors from its Rust core
+        raise StoreUnavailableError(
+            f"Cannot open the store at {path} ({type(exc).__name__}); "
+            "check that it is a readable and writable Chroma store."
+        ) from exc
+
+
+class ChunkStore:
+    """Chunks with their embeddings and metadata, in one Chroma collection."""
+
+    def __init__(
+        self, client: "ClientAPI", name: str, embeddings: "Embeddings", model_label: str
+    ) -> None:
+        self._client = client
+        self._name = name
+        self._embeddings = embeddings
+        self._collection = _open_collection(client, name, model_label)
+        self._vectorstore: Chroma | None = None
+
+    @property
+    def vectorstore(self) -> "Chroma":
+        if self._vectorstore is None:
+            from langchain_chroma import Chroma
+
+            self._vectorstore = Chroma(
+                client=self._client,
+                collection_name=self._name,
+                embedding_function=self._embeddings,
+                create_collection_if_not_exists=False,
+            )
+        return self._vectorstore
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def document_count(self) -> int:
+        return len({meta["doc_id"] for _, _, meta in self.records(include_text=False)})
+
+    def version(self) -> str:
+        """A digest of the chunk ids: it changes whenever any chunk is added or removed."""
+        ids = sorted(chunk_id for chunk_id, _, _ in self.records(include_text=False))
+        return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+    def records(self, include_text: bool = True) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(chunk id, text, metadata) of every chunk, read a page at a time."""
+        include: list[Any] = ["metadatas", "documents"] if include_text else ["metadatas"]
+        offset = 0
+        while True:
+            page = self._collection.get(include=include, limit=_PAGE, offset=offset)
+            texts = page.get("documents") or [""] * len(page["ids"])
+            yield from zip(page["ids"], texts, page["metadatas"] or [], strict=True)
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def chunk_ids_by_document(self, source: str) -> dict[str, set[str]]:
+        page = self._collection.get(where={"source": source}, include=["metadatas"])
+        by_doc: dict[str, set[str]] = {}
+        for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
+            by_doc.setdefault(str(meta["doc_id"]), set()).add(chunk_id)
+        return by_doc
+
+    def sources(self) -> set[str]:
+        return {str(meta["source"]) for _, _, meta in self.records(include_text=False)}
+
+    def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        if not chunks:
+            return
+        self._collection.upsert(
+            ids=[c.chunk_id for c in chunks],
+            embeddings=vectors,  # type: ignore[arg-type]
+            documents=[c.text for c in chunks],
+            metadatas=[_metadata(c) for c in chunks],
+        )
+
+    def delete(self, chunk_ids: Iterable[str]) -> None:
+        ids = list(chunk_ids)
+        for start in range(0, len(ids), _PAGE):
+            self._collection.delete(ids=ids[start : start + _PAGE])
+
+    def delete_sources(self, sources: Iterable[str]) -> int:
+        """Remove every chunk of these source files; returns the documents removed."""
+        removed = 0
+        for source in sources:
+            by_doc = self.chunk_ids_by_document(source)
+            self.delete(chunk_id for ids in by_doc.values() for chunk_id in ids)
+            removed += len(by_doc)
+        return removed
+
+    def get(self, chunk_ids: list[str]) -> list[Chunk]:
+        if not chunk_ids:
+            return []
+        page = self._collection.get(ids=chunk_ids, include=["metadatas", "documents"])
+        found = {
+            chunk_id: chunk_from_record(chunk_id, text, meta)
+            for chunk_id, text, meta in zip(
+                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
+            )
+        }
+        return [found[chunk_id] for chunk_id in chunk_ids if chunk_id in found]
+
+    def dense_search(self, vector: list[float], k: int) -> list[tuple[Chunk, float]]:
+        """The k nearest chunks with their cosine similarity, best first."""
+        if k <= 0 or self.count() == 0:
+            return []
+        hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(vector, k=k)
+        return [
+            (chunk_from_record(str(doc.id), doc.page_content, doc.metadata), 1.0 - distance)
+            for doc, distance in hits
+        ]
+
+
+def _open_collection(client: "ClientAPI", name: str, model_label: str) -> "Collection":
+    try:
+        collection = client.get_or_create_collection(
+            name=name,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": model_label},
+            embedding_function=None,
+        )
+    except Exception as exc:  # chromadb raises untyped errors from its Rust core
+        raise StoreUnavailableError(
+            f"Cannot open the collection {name!r} ({type(exc).__name__})."
+        ) from exc
+    built_with = (collection.metadata or {}).get("embedding_model")
+    if built_with and built_with != model_label:
+        raise StoreUnavailableError(
+            f"This store was built with the embedding model {built_with!r}, not "
+            f"{model_label!r}: use another --store, or the model it was built with."
+        )
+    return collection
+
+
+def _metadata(chunk: Chunk) -> dict[str, MetadataValue]:
+    core: dict[str, MetadataValue | None] = {
+        "doc_id": chunk.doc_id,
+        "source": chunk.source,
+        "title": chunk.title,
+        "section": chunk.section,
+        "page": chunk.page,
+        "position": chunk.position,
+    }
+    # Chroma stores no nulls: an absent key means "none".
+    return {**chunk.metadata, **{k: v for k, v in core.items() if v is not None}}
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chunk:
+    page = meta.get("page")
+    return Chunk(
+        chunk_id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        source=str(meta["source"]),
+        title=meta.get("title"),
+        section=meta.get("section"),
+        page=int(page) if page is not None else None,
+        position=int(meta.get("position", 0)),
+        text=text,
+        metadata={k: v for k, v in meta.items() if k not in _CORE_KEYS},
+    )
