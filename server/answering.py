@@ -12,14 +12,15 @@ import numpy as np
 
 from ingest.sentences import split_sentences
 from server.embeddings import SentenceEmbedder
-from server.lexical import LexicalIndex, analyze
+from server.lexical import analyze
 from server.models import Answer, Citation
 from server.prompts import PromptLibrary
 from server.question import FactKind, content_terms, fact_kind, states_fact_kind
 from server.retrieval import Passage, Retrieval
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
-_RELATIVE_SIMILARITY = 0.8  # further sentences must be this close to the best one
+_RELATIVE_RELEVANCE = 0.8  # further sentences must be this close to the best one
+_MIN_PREFIX = 4  # shortest stem that may match by prefix
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,23 @@ class _Candidate:
     sentence_index: int
     sentence: str
     similarity: float
-    coverage: float
+    coverage: float  # of the question's terms, by the passage around the sentence
+    sentence_coverage: float  # of the question's terms, by the sentence itself
+
+    @property
+    def relevance(self) -> float:
+        """Meaning and wording together: ranks sentences that passed the support tests."""
+        return self.similarity + self.sentence_coverage
 
 
 class ExtractiveAnswerer:
     def __init__(
         self,
         embedder: SentenceEmbedder,
-        lexical: LexicalIndex,
         prompts: PromptLibrary,
         policy: AnswerPolicy,
     ) -> None:
         self._embedder = embedder
-        self._lexical = lexical
         self._prompts = prompts
         self._policy = policy
 
@@ -78,23 +83,19 @@ class ExtractiveAnswerer:
             return []
         vectors = self._embedder.encode([sentence for _, _, sentence in unique])
         similarities = vectors @ np.asarray(query_vector, dtype=vectors.dtype)
-        coverages = [self._coverage(question, passage) for passage in passages]
+        terms = content_terms(question)
+        coverages = [_coverage(terms, _context(passage)) for passage in passages]
         return [
-            _Candidate(rank, index, sentence, float(similarity), coverages[rank])
+            _Candidate(
+                rank,
+                index,
+                sentence,
+                float(similarity),
+                coverages[rank],
+                _coverage(terms, sentence),
+            )
             for (rank, index, sentence), similarity in zip(unique, similarities, strict=True)
         ]
-
-    def _coverage(self, question: str, passage: Passage) -> float:
-        """IDF-weighted share of the question's subject terms found in the passage."""
-        terms = content_terms(question)
-        if not terms:
-            return 0.0
-        chunk = passage.chunk
-        context = " ".join(filter(None, [chunk.title, chunk.section, chunk.text]))
-        present = set(analyze([context])[0])
-        weights = {term: self._lexical.idf(term) for term in terms}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
     def _choose(self, candidates: list[_Candidate], kind: FactKind) -> list[_Candidate]:
         policy = self._policy
@@ -106,12 +107,12 @@ class ExtractiveAnswerer:
                 and (c.coverage >= policy.min_coverage or c.similarity >= policy.strong_similarity)
                 and states_fact_kind(c.sentence, kind)
             ),
-            key=lambda c: -c.similarity,
+            key=lambda c: -c.relevance,
         )
         if not supported:
             return []
-        floor = supported[0].similarity * _RELATIVE_SIMILARITY
-        return [c for c in supported if c.similarity >= floor][: policy.max_sentences]
+        floor = supported[0].relevance * _RELATIVE_RELEVANCE
+        return [c for c in supported if c.relevance >= floor][: policy.max_sentences]
 
     def _no_answer(self, question: str, passages: list[Passage]) -> Answer:
         closest = passages[:_CLOSEST_PASSAGES]
@@ -121,6 +122,34 @@ class ExtractiveAnswerer:
             answered=False,
             citations=[_citation(n, p) for n, p in enumerate(closest, start=1)],
         )
+
+
+def _context(passage: Passage) -> str:
+    chunk = passage.chunk
+    return " ".join(filter(None, [chunk.title, chunk.section, chunk.text]))
+
+
+def _coverage(terms: list[str], text: str) -> float:
+    """Share of the question's subject terms found in the text.
+
+    Not IDF-weighted: over a small corpus IDF makes any word the documents never use
+    (often just a paraphrase) outweigh everything else.
+    """
+    if not terms:
+        return 0.0
+    present = set(analyze([text])[0])
+    return sum(1 for term in terms if _matches(term, present)) / len(terms)
+
+
+def _matches(term: str, present: set[str]) -> bool:
+    """Exact stem match, or one stem extends the other (Japan / Japanese, Korea / Korean):
+    the stemmer handles inflection, not derivation."""
+    if term in present:
+        return True
+    return len(term) >= _MIN_PREFIX and any(
+        len(other) >= _MIN_PREFIX and (other.startswith(term) or term.startswith(other))
+        for other in present
+    )
 
 
 def _compose(question: str, chosen: list[_Candidate], passages: list[Passage]) -> Answer:

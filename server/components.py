@@ -77,7 +77,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         min_similarity=settings.min_similarity,
         strong_similarity=settings.strong_similarity,
     )
-    answerer = ExtractiveAnswerer(embedder, lexical, prompts, policy)
+    answerer = ExtractiveAnswerer(embedder, prompts, policy)
     return Assistant(retriever, answerer, settings.max_question_chars)
 
 

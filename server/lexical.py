@@ -5,7 +5,6 @@ reader can tell whether it is in step with the vectors and rebuild it when it is
 """
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -53,12 +52,6 @@ class LexicalIndex:
         if chunk_ids:
             retriever.index(tokens, show_progress=False)
         return cls(retriever, chunk_ids, dict(doc_freq), version)
-
-    def idf(self, term: str) -> float:
-        """BM25's idf; a term the passages never use gets the highest value."""
-        n = max(len(self.chunk_ids), 1)
-        df = self._doc_freq.get(term, 0)
-        return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Chunk ids and BM25 scores, best first; empty when no query term is indexed."""

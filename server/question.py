@@ -8,7 +8,8 @@ from server.lexical import analyze
 # Stems of words that shape a question rather than name its subject.
 _QUESTION_STEMS = frozenset(
     "what which who whom whose where when why how mani much did doe do is are was were "
-    "can could would should will tell describ explain kind type".split()
+    "can could would should will may might must shall tell describ explain kind type "
+    "whi about".split()
 )
 _NUMBER_QUESTION = re.compile(
     r"\bhow (many|much|long|old|far|big|large|often)\b"
@@ -28,7 +29,8 @@ _MONTHS = "january|february|march|april|may|june|july|august|september|october|n
 _TIME = re.compile(
     rf"\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|"
     r"yesterday|tomorrow|tonight|week|weeks|month|months|year|years|decade|century|"
-    r"spring|summer|autumn|fall|winter|morning|evening|ago|since|until|\d{4}s?)\b",
+    r"spring|summer|autumn|fall|winter|morning|evening|ago|since|until|\d{4}s?)\b"
+    r"|\bMay \d",
     re.IGNORECASE,
 )
 

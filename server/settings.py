@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description=(
-            "Share (IDF-weighted) of the question's content words a passage must contain "
+            "Share of the question's content words a passage must contain "
             "for the answer to count as supported, unless its meaning is very close."
         ),
     )
@@ -81,7 +81,7 @@ class Settings(BaseSettings):
         description="Cosine similarity below which a sentence never supports an answer.",
     )
     strong_similarity: float = Field(
-        default=0.6,
+        default=0.55,
         ge=-1,
         le=1,
         description="Cosine similarity at which a sentence supports an answer by meaning alone.",
