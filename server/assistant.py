@@ -1,11 +1,11 @@
 """The one answer function every front door calls."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from server.answering import ExtractiveAnswerer
 from server.condense import standalone_question
 from server.errors import EmptyQuestionError, SummitError
-from server.models import Answer, SearchResponse, SearchResult, Turn
+from server.models import Answer, SearchResponse, SearchResult, StoreStatus, Turn
 from server.retrieval import HybridRetriever
 
 
@@ -16,10 +16,15 @@ class QuestionTooLongError(SummitError):
 
 class Assistant:
     def __init__(
-        self, retriever: HybridRetriever, answerer: ExtractiveAnswerer, max_question_chars: int
+        self,
+        retriever: HybridRetriever,
+        answerer: ExtractiveAnswerer,
+        status: Callable[[], StoreStatus],
+        max_question_chars: int,
     ) -> None:
         self._retriever = retriever
         self._answerer = answerer
+        self._status = status
         self._max_chars = max_question_chars
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
@@ -49,10 +54,18 @@ class Assistant:
     def _retrieve_k(self) -> int:
         return self._answerer.passages_read
 
+    def status(self) -> StoreStatus:
+        return self._status()
+
     def _clean(self, text: str) -> str:
-        cleaned = " ".join(text.split())
-        if not cleaned:
-            raise EmptyQuestionError()
-        if len(cleaned) > self._max_chars:
-            raise QuestionTooLongError(self._max_chars)
-        return cleaned
+        return clean_question(text, self._max_chars)
+
+
+def clean_question(text: str, max_chars: int) -> str:
+    """The question with its whitespace collapsed; empty or too long is a user error."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise EmptyQuestionError()
+    if len(cleaned) > max_chars:
+        raise QuestionTooLongError(max_chars)
+    return cleaned

@@ -78,12 +78,17 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         strong_similarity=settings.strong_similarity,
     )
     answerer = ExtractiveAnswerer(embedder, prompts, policy)
-    return Assistant(retriever, answerer, settings.max_question_chars)
+    return Assistant(
+        retriever, answerer, lambda: _status_of(settings, store), settings.max_question_chars
+    )
 
 
 def store_status(settings: Settings) -> StoreStatus:
     """Counts of the store; loads no model."""
-    store = open_store(settings, build_embedder(settings))
+    return _status_of(settings, open_store(settings, build_embedder(settings)))
+
+
+def _status_of(settings: Settings, store: ChunkStore) -> StoreStatus:
     return StoreStatus(
         documents=store.document_count(),
         chunks=store.count(),

@@ -25,7 +25,7 @@ _NUMBER_WORDS = (
     "fifty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens"
 )
 _NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE)
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_MONTHS = "january|february|march|april|june|july|august|september|october|november|december"
 _TIME = re.compile(
     rf"\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|"
     r"yesterday|tomorrow|tonight|week|weeks|month|months|year|years|decade|century|"

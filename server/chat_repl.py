@@ -1,0 +1,45 @@
+"""`summit chat`: the interactive prompt of the command line."""
+
+import contextlib
+
+from rich.console import Console
+
+from server import render
+from server.assistant import Assistant
+from server.errors import SummitError
+from server.models import Turn
+from server.prompts import PromptLibrary
+from server.settings import Settings
+
+_PROMPT = "you> "
+
+
+def run_chat(assistant: Assistant, settings: Settings, console: Console) -> None:
+    """Read questions until Ctrl-D or Ctrl-C; each answer joins the conversation."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (line editing and history for input())
+    status = assistant.status()
+    intro = PromptLibrary(settings.prompts_dir).render(
+        "chat_intro", documents=status.documents, chunks=status.chunks
+    )
+    console.print(intro)
+    history: list[Turn] = []
+    while True:
+        try:
+            question = input(_PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not question.strip():
+            continue
+        try:
+            answer = assistant.ask(question, history)
+        except SummitError as exc:
+            console.print(f"[red]{exc}[/red]")
+            continue
+        render.print_answer(console, answer)
+        console.print()
+        history += [
+            Turn(role="user", content=question),
+            Turn(role="assistant", content=answer.answer),
+        ]

@@ -1,0 +1,218 @@
+"""The command line: parses input, calls the core, formats output. Nothing else."""
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from server import render
+from server.errors import SummitError
+from server.settings import Settings
+
+app = typer.Typer(
+    help="Ask questions of summit documents; every answer cites its passages.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Measure answer quality.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+T = TypeVar("T")
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", help="Store folder (default: SUMMIT_STORE or a per-user folder)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _settings(store: Path | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"store": store}) if store is not None else settings
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """A SummitError becomes one line on stderr and exit status 1, never a traceback."""
+    try:
+        yield
+    except SummitError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+def _notify(message: str) -> None:
+    err.print(message)
+
+
+def _lines(argument: str | None) -> Iterator[str]:
+    """The argument, or one item a line from stdin (blank lines skipped)."""
+    if argument is not None:
+        yield argument
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove documents whose files are gone.")
+    ] = False,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load, chunk, embed and store documents (.md .txt .html .pdf .jsonl)."""
+    from server.components import ingest as run_ingest
+
+    settings = _settings(store)
+    with _user_errors():
+        targets = paths or [settings.corpus_dir]
+        if as_json or not err.is_terminal:
+            report = run_ingest(settings, targets, prune)
+        else:
+            with _progress_bar() as callback:
+                report = run_ingest(settings, targets, prune, callback)
+    if as_json:
+        print(json.dumps(report.as_json()))
+    else:
+        render.print_ingest_report(out, report)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    labels = {"read": "Reading files", "embed": "Embedding passages"}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        tasks: dict[str, object] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str | None, typer.Argument(help="The question; without it, one a line from stdin.")
+    ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a question with cited passages (JSON Lines with --json when reading stdin)."""
+    from server.assistant import clean_question
+    from server.components import build_assistant
+
+    settings = _settings(store)
+    with _user_errors():
+        if question is not None:  # a bad question is refused before the model loads
+            clean_question(question, settings.max_question_chars)
+        assistant = build_assistant(settings, _notify)
+    failures = 0
+    for line in _lines(question):
+        try:
+            answer = assistant.ask(line)
+        except SummitError as exc:  # one bad line of stdin does not stop the others
+            err.print(f"[red]error:[/red] {exc}")
+            failures += 1
+            continue
+        if as_json:
+            print(answer.model_dump_json())
+        else:
+            render.print_answer(out, answer)
+            out.print()
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str | None, typer.Argument(help="The query; without it, one a line from stdin.")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to return.")] = 10,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The passages that best match a query, best first (hybrid dense + BM25)."""
+    from server.components import build_assistant
+
+    with _user_errors():
+        assistant = build_assistant(_settings(store), _notify)
+        for line in _lines(query):
+            response = assistant.search(line, k)
+            if as_json:
+                print(response.model_dump_json())
+            else:
+                render.print_search(out, response)
+
+
+@app.command()
+def chat(store: StoreOption = None) -> None:
+    """An interactive conversation; follow-up questions use what was asked before."""
+    from server.chat_repl import run_chat
+    from server.components import build_assistant
+
+    settings = _settings(store)
+    with _user_errors():
+        assistant = build_assistant(settings, _notify)
+        run_chat(assistant, settings, out)
+
+
+@app.command()
+def status(store: StoreOption = None, as_json: JsonOption = False) -> None:
+    """What the store holds (loads no model)."""
+    from server.components import store_status
+
+    with _user_errors():
+        result = store_status(_settings(store))
+    if as_json:
+        print(result.model_dump_json())
+    else:
+        render.print_status(out, result)
+
+
+@eval_app.command("qa")
+def eval_qa(
+    question_set: Annotated[
+        Path, typer.Argument(help="JSON Lines: question, answers, answerable.")
+    ],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer every question of a set and report how many were answered and refused rightly."""
+    from server.components import build_assistant
+    from server.evaluation import evaluate_qa, load_question_set
+
+    with _user_errors():
+        items = load_question_set(question_set)
+        report = evaluate_qa(build_assistant(_settings(store), _notify), items)
+    if as_json:
+        print(report.model_dump_json())
+    else:
+        render.print_qa_report(out, report)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,82 @@
+"""Terminal rendering of answers, search results and reports (rich)."""
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:  # importing these pulls in the model and store libraries
+    from ingest.pipeline import IngestReport
+    from server.evaluation import QAReport
+    from server.models import Answer, Citation, SearchResponse, StoreStatus
+
+
+
+def print_answer(console: Console, answer: "Answer") -> None:
+    console.print(escape(answer.answer))
+    if answer.citations:
+        heading = "Sources" if answer.answered else "Closest passages"
+        console.print(f"\n[bold]{heading}[/bold]")
+        for citation in answer.citations:
+            _print_citation(console, citation)
+
+
+def _print_citation(console: Console, citation: "Citation") -> None:
+    where = ", ".join(
+        part
+        for part in [
+            citation.title or citation.source,
+            citation.section,
+            f"page {citation.page}" if citation.page else None,
+        ]
+        if part
+    )
+    console.print(f"[bold]\\[{citation.n}][/bold] {escape(where)}")
+    console.print(f"    [dim]“{escape(citation.text)}”[/dim]")
+
+
+def print_search(console: Console, response: "SearchResponse") -> None:
+    if not response.results:
+        console.print("No passages match.")
+    for rank, result in enumerate(response.results, start=1):
+        where = " — ".join(p for p in [result.title or result.source, result.section] if p)
+        console.print(f"[bold]{rank}.[/bold] {escape(where)} [dim](score {result.score:.4f})[/dim]")
+        console.print(f"    {escape(result.text)}")
+
+
+def print_ingest_report(console: Console, report: "IngestReport") -> None:
+    console.print(
+        f"Documents: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.removed} removed. "
+        f"The store holds {report.chunks} passages."
+    )
+    for skipped in report.skipped:
+        console.print(f"[yellow]skipped[/yellow] {escape(skipped.path)}: {escape(skipped.reason)}")
+
+
+def print_status(console: Console, status: "StoreStatus") -> None:
+    console.print(f"Store:           {escape(status.store)}")
+    console.print(f"Documents:       {status.documents}")
+    console.print(f"Passages:        {status.chunks}")
+    console.print(f"Embedding model: {escape(status.embedding_model)}")
+
+
+def print_qa_report(console: Console, report: "QAReport") -> None:
+    console.print(f"Questions: {report.questions} ({report.answerable} answerable)")
+    console.print(f"Answered with a key fact:          {report.answered_with_fact:.1%}")
+    console.print(f"Answered with a cited key fact:    {report.answered_with_cited_fact:.1%}")
+    console.print(f"Over-refusal (answerable refused): {report.over_refusal:.1%}")
+    for kind, share in report.refusal_by_kind.items():
+        console.print(f"Refused, {kind}: {share:.1%}")
+    console.print(f"Latency p50 / p95: {report.latency_p50_ms} / {report.latency_p95_ms} ms")
+    for outcome in report.outcomes:
+        right = (
+            (outcome.answered and outcome.fact_cited)
+            if outcome.answerable
+            else not outcome.answered
+        )
+        if not right:
+            verdict = "refused" if not outcome.answered else "answered"
+            console.print(
+                f"[yellow]miss[/yellow] ({outcome.kind}, {verdict}): {escape(outcome.question)}"
+            )

@@ -1,0 +1,32 @@
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from server.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's SUMMIT_* variables, .env file or store."""
+    for name in list(os.environ):
+        if name.startswith("SUMMIT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SUMMIT_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(store=tmp_path / "store")
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Iterator[object]:
+    from server.embeddings import SentenceEmbedder
+
+    yield SentenceEmbedder("")

@@ -1,0 +1,90 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest.loaders import LoadError, load_file
+from tests.pdfs import make_pdf
+
+SKIPS: list[tuple[str, str]] = []
+
+
+def load(path: Path) -> list:  # type: ignore[type-arg]
+    return load_file(path, lambda where, why: SKIPS.append((where, why)))
+
+
+def test_markdown_keeps_front_matter_title_and_heading_sections(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text('---\ntitle: "Talks"\nsource: wire\n---\n## One\nFirst.\n\n## Two\nSecond.\n')
+    [doc] = load(path)
+    assert doc.title == "Talks"
+    assert doc.metadata == {"source": "wire"}
+    assert [(b.section, b.text.strip()) for b in doc.blocks] == [("One", "First."), ("Two", "Second.")]
+
+
+def test_bundled_corpus_has_the_four_sections_verbatim() -> None:
+    corpus = Path(__file__).parent.parent / "corpus" / "nara-summit.md"
+    [doc] = load(corpus)
+    assert [b.section for b in doc.blocks] == [
+        "What's Happening?", "Why It's Important?", "What's Next?", "Beyond the Headlines",
+    ]
+    first = "The summit, held in Nara, Japan, focused on improving bilateral relations"
+    assert first in doc.blocks[0].text
+
+
+def test_html_keeps_article_text_and_title_not_menus(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    article = " ".join(["The leaders met in Nara and agreed on closer defense ties."] * 8)
+    path.write_text(
+        "<html><head><title>Summit report</title></head><body>"
+        "<nav><ul><li>Home</li><li>Subscribe now</li><li>Sports</li></ul></nav>"
+        f"<article><h1>Summit report</h1><p>{article}</p></article>"
+        "<footer>Copyright notice and cookie settings</footer></body></html>"
+    )
+    [doc] = load(path)
+    text = " ".join(b.text for b in doc.blocks)
+    assert doc.title == "Summit report"
+    assert "agreed on closer defense ties" in text
+    assert "Subscribe now" not in text and "cookie settings" not in text
+
+
+def test_pdf_keeps_page_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make_pdf(["First page text.", "Second page text."]))
+    [doc] = load(path)
+    assert [(b.page, b.text.strip()) for b in doc.blocks] == [
+        (1, "First page text."), (2, "Second page text."),
+    ]
+
+
+def test_jsonl_reads_beir_records_and_reports_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    rows = [
+        {"_id": "d1", "title": "T1", "text": "Alpha text.", "metadata": {"year": 2020, "x": [1]}},
+        {"id": 7, "text": "Beta text."},
+    ]
+    path.write_text("\n".join([json.dumps(rows[0]), "{not json", json.dumps(rows[1]), '{"_id": "x"}']))
+    SKIPS.clear()
+    docs = load(path)
+    assert [(d.doc_id, d.title) for d in docs] == [("d1", "T1"), ("7", None)]
+    assert docs[0].metadata == {"meta_year": 2020}
+    assert [where for where, _ in SKIPS] == [f"{path}:2", f"{path}:4"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"   \n", "empty file"),
+        ("binary.txt", b"abc\x00\x01\x02", "binary"),
+        ("latin1.md", "café".encode("latin-1"), "not valid UTF-8"),
+        ("broken.pdf", b"%PDF-1.4\nthis is not a pdf", "corrupt PDF"),
+        ("fake.pdf", b"hello", "corrupt PDF"),
+        ("notes.docx", b"PK", "unsupported format"),
+        ("all-bad.jsonl", b"{oops\n", "no valid JSON Lines record"),
+    ],
+)
+def test_bad_files_raise_a_clear_reason(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(LoadError, match=reason):
+        load(path)

@@ -1,0 +1,115 @@
+from pathlib import Path
+
+import pytest
+
+from ingest.chunker import Chunker, ChunkingPolicy
+from ingest.pipeline import IngestPipeline
+from server.errors import PathNotFoundError
+from server.lexical import LexicalIndex
+from server.store import ChunkStore, open_persistent_client
+from tests.fakes import FakeEmbedder
+from tests.pdfs import make_pdf
+
+
+@pytest.fixture
+def fake() -> FakeEmbedder:
+    return FakeEmbedder(64)
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, fake: FakeEmbedder) -> IngestPipeline:
+    store = ChunkStore(open_persistent_client(tmp_path / "store"), "test", fake, "fake")
+    chunker = Chunker(fake.count_tokens, ChunkingPolicy(64, 40, 1))
+    return IngestPipeline(store, fake, chunker, tmp_path / "store" / "lexical", batch_size=4)
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.md").write_text("# Alpha\n\nThe summit was held in Nara. Leaders met.\n")
+    (folder / "sub" / "b.txt").write_text("Defense cooperation was agreed.\n")
+    (folder / ".hidden.txt").write_text("never read")
+    return folder
+
+
+def test_ingesting_twice_adds_and_embeds_nothing_new(
+    pipeline: IngestPipeline, docs: Path, fake: FakeEmbedder
+) -> None:
+    first = pipeline.ingest([docs])
+    embedded = len(fake.embedded)
+    second = pipeline.ingest([docs])
+    assert (first.added, first.unchanged, first.chunks) == (2, 0, 2)
+    assert (second.added, second.updated, second.unchanged) == (0, 0, 2)
+    assert second.chunks == first.chunks
+    assert len(fake.embedded) == embedded
+
+
+def test_an_edited_file_replaces_its_old_chunks(pipeline: IngestPipeline, docs: Path) -> None:
+    pipeline.ingest([docs])
+    (docs / "sub" / "b.txt").write_text("Economic security talks will continue next year.\n")
+    report = pipeline.ingest([docs])
+    texts = [text for _, text, _ in pipeline._store.records()]
+    assert (report.updated, report.unchanged, report.chunks) == (1, 1, 2)
+    assert "Economic security talks will continue next year." in texts
+    assert "Defense cooperation was agreed." not in texts
+
+
+def test_prune_removes_documents_whose_files_are_gone(pipeline: IngestPipeline, docs: Path) -> None:
+    pipeline.ingest([docs])
+    (docs / "sub" / "b.txt").unlink()
+    assert pipeline.ingest([docs]).removed == 0
+    report = pipeline.ingest([docs], prune=True)
+    assert (report.removed, report.chunks) == (1, 1)
+
+
+def test_a_corrupt_pdf_is_reported_while_good_files_go_in(
+    pipeline: IngestPipeline, docs: Path
+) -> None:
+    (docs / "bad.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (docs / "good.pdf").write_bytes(make_pdf(["Page one of the statement."]))
+    report = pipeline.ingest([docs])
+    assert [(Path(s.path).name, s.reason.split(" (")[0]) for s in report.skipped] == [
+        ("bad.pdf", "corrupt PDF")
+    ]
+    assert report.added == 3
+
+
+def test_a_file_that_turns_unreadable_keeps_what_was_stored(
+    pipeline: IngestPipeline, docs: Path
+) -> None:
+    pipeline.ingest([docs])
+    (docs / "a.md").write_bytes(b"\xff\xfe broken")
+    report = pipeline.ingest([docs], prune=True)
+    assert [Path(s.path).name for s in report.skipped] == ["a.md"]
+    assert (report.removed, report.chunks) == (0, 2)
+
+
+def test_records_dropped_from_a_jsonl_file_are_removed(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"_id": "1", "text": "One."}\n{"_id": "2", "text": "Two."}\n')
+    pipeline.ingest([path])
+    path.write_text('{"_id": "1", "text": "One."}\n')
+    report = pipeline.ingest([path])
+    assert (report.unchanged, report.removed, report.chunks) == (1, 1, 1)
+
+
+def test_the_lexical_index_follows_the_store(
+    pipeline: IngestPipeline, docs: Path, tmp_path: Path
+) -> None:
+    pipeline.ingest([docs])
+    index = LexicalIndex.load(tmp_path / "store" / "lexical")
+    assert index is not None
+    assert index.version == pipeline._store.version()
+    [(chunk_id, _)] = index.search("defense", 5)
+    assert pipeline._store.get([chunk_id])[0].text == "Defense cooperation was agreed."
+
+
+def test_a_missing_path_is_an_error_before_anything_changes(
+    pipeline: IngestPipeline, docs: Path
+) -> None:
+    with pytest.raises(PathNotFoundError, match="No such file or folder"):
+        pipeline.ingest([docs, docs / "missing.md"])
+    assert pipeline._store.count() == 0
