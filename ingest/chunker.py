@@ -81,23 +81,27 @@ class Chunker:
             self._specials = self._count([""])[0]
         return [n - self._specials for n in self._count(texts)]
 
-    def _fit(self, sentence: str, budget: int) -> list[str]:
-        """The sentence, or word-boundary pieces of it when it alone exceeds the budget."""
-        if self._count_plain([sentence])[0] <= budget:
-            return [sentence]
+    def _fit(self, text: str, budget: int) -> list[str]:
+        """The text, or pieces of it that fit: cut between words, or between characters
+        for a run without spaces (Chinese, Japanese, a URL)."""
+        if self._count_plain([text])[0] <= budget:
+            return [text]
+        words = text.split()
+        units, joiner = (words, " ") if len(words) > 1 else (list(text), "")
         pieces: list[str] = []
-        words = sentence.split()
-        while words:
-            take = self._longest_prefix(words, budget)
-            pieces.append(" ".join(words[:take]))
-            words = words[take:]
+        while units:
+            take = self._longest_prefix(units, joiner, budget)
+            piece = joiner.join(units[:take])
+            single_long_word = take == 1 and joiner == " "
+            pieces.extend(self._fit(piece, budget) if single_long_word else [piece])
+            units = units[take:]
         return pieces
 
-    def _longest_prefix(self, words: list[str], budget: int) -> int:
-        low, high = 1, len(words)
-        while low < high:  # binary search on the word count that still fits
+    def _longest_prefix(self, units: list[str], joiner: str, budget: int) -> int:
+        low, high = 1, len(units)
+        while low < high:  # binary search on the number of units that still fits
             middle = (low + high + 1) // 2
-            if self._count_plain([" ".join(words[:middle])])[0] <= budget:
+            if self._count_plain([joiner.join(units[:middle])])[0] <= budget:
                 low = middle
             else:
                 high = middle - 1

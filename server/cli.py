@@ -24,8 +24,8 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Measure answer quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
 StoreOption = Annotated[

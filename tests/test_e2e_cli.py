@@ -1,0 +1,151 @@
+"""End to end through the real `summit` command line: the real embedding model, a real
+Chroma store on disk, the bundled corpus. Offline."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from server.cli import app
+from server.models import Answer
+from tests.pdfs import make_pdf
+
+pytestmark = pytest.mark.e2e
+QA_SETS = Path(__file__).parent / "qa"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store for the module: the bundled corpus, ingested by the first question."""
+    return tmp_path_factory.mktemp("e2e") / "store"
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def ask_json(store: Path, question: str) -> Answer:
+    code, out, _ = run("ask", question, "--json", "--store", str(store))
+    assert code == 0
+    return Answer.model_validate_json(out)
+
+
+def assert_markers_have_citations(answer: Answer) -> None:
+    numbers = {c.n for c in answer.citations}
+    markers = {int(m) for m in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
+    assert markers <= numbers
+
+
+def test_a_first_question_ingests_the_corpus_and_names_nara(store: Path) -> None:
+    code, out, err = run("ask", "Where was the summit held?", "--store", str(store))
+    assert code == 0
+    assert "ingesting the bundled corpus" in err
+    assert "Nara" in out and "[1]" in out and "Sources" in out
+
+
+def test_answer_json_cites_the_passage_holding_the_fact(store: Path) -> None:
+    answer = ask_json(store, "Where was the summit held?")
+    assert answer.answered
+    assert "Nara" in answer.answer
+    assert_markers_have_citations(answer)
+    assert any("Nara" in c.text and f"[{c.n}]" in answer.answer for c in answer.citations)
+    assert answer.citations[0].title and answer.citations[0].section
+
+
+def test_an_off_topic_question_is_refused_with_closest_passages(store: Path) -> None:
+    answer = ask_json(store, "What is the tallest mountain in Africa?")
+    assert not answer.answered
+    assert "do not answer" in answer.answer
+    assert answer.citations and "[" not in answer.answer
+
+
+def test_every_off_topic_question_of_both_sets_is_refused(store: Path) -> None:
+    questions = [
+        json.loads(line)["question"]
+        for name in ("dev.jsonl", "heldout.jsonl")
+        for line in (QA_SETS / name).read_text().splitlines()
+        if json.loads(line)["kind"] == "off_topic"
+    ]
+    code, out, _ = run("ask", "--json", "--store", str(store), stdin="\n".join(questions))
+    answers = [Answer.model_validate_json(line) for line in out.splitlines()]
+    assert code == 0 and len(answers) == len(questions)
+    assert not any(a.answered for a in answers)
+
+
+def test_questions_from_stdin_give_one_json_line_each(store: Path) -> None:
+    code, out, _ = run(
+        "ask", "--json", "--store", str(store),
+        stdin="Where were the remains found?\n\nWhat could impact the political landscape in Japan?\n",
+    )
+    answers = [Answer.model_validate_json(line) for line in out.splitlines()]
+    assert code == 0
+    assert ["undersea mine" in answers[0].answer, "snap election" in answers[1].answer] == [True, True]
+    for answer in answers:
+        assert_markers_have_citations(answer)
+
+
+def test_search_json_lists_passages_best_first(store: Path) -> None:
+    code, out, _ = run("search", "DNA analysis of remains", "--k", "3", "--json", "--store", str(store))
+    response = json.loads(out)
+    scores = [r["score"] for r in response["results"]]
+    assert code == 0 and len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert "DNA analysis" in response["results"][0]["text"]
+
+
+def test_status_reports_the_store(store: Path) -> None:
+    code, out, _ = run("status", "--json", "--store", str(store))
+    assert code == 0
+    assert json.loads(out) == {
+        "documents": 1, "chunks": json.loads(out)["chunks"], "store": str(store),
+        "embedding_model": "all-MiniLM-L6-v2",
+    }
+    assert json.loads(out)["chunks"] >= 4
+
+
+def test_chat_answers_a_follow_up_in_context(store: Path) -> None:
+    code, out, _ = run(
+        "chat", "--store", str(store),
+        stdin="Where were the remains found?\nWhat kind of analysis is planned on them?\n",
+    )
+    assert code == 0
+    follow_up = out.split("you> ")[2]
+    assert "DNA analysis" in follow_up
+
+
+def test_an_empty_question_is_one_line_on_stderr(store: Path) -> None:
+    code, out, err = run("ask", "   ", "--store", str(store))
+    assert code == 1 and out == ""
+    assert err.strip() == "error: The question is empty: ask something about the documents."
+
+
+def test_ingest_twice_keeps_the_count_and_reports_a_corrupt_pdf(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "statement.md").write_text("# Joint statement\n\nThe two leaders will meet again in Seoul.\n")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
+    (docs / "good.pdf").write_bytes(make_pdf(["The ministers signed a fisheries accord."]))
+    store = tmp_path / "own-store"
+    first = json.loads(run("ingest", str(docs), "--json", "--store", str(store))[1])
+    second = json.loads(run("ingest", str(docs), "--json", "--store", str(store))[1])
+    assert (first["added"], first["chunks"]) == (2, 2)
+    assert [Path(s["path"]).name for s in first["skipped"]] == ["broken.pdf"]
+    assert (second["added"], second["unchanged"], second["chunks"]) == (0, 2, 2)
+    (docs / "statement.md").write_text("# Joint statement\n\nThe leaders will meet in Tokyo.\n")
+    third = json.loads(run("ingest", str(docs), "--json", "--store", str(store))[1])
+    assert (third["updated"], third["chunks"]) == (1, 2)
+    code, out, _ = run("search", "Tokyo", "--json", "--k", "1", "--store", str(store))
+    assert "Tokyo" in json.loads(out)["results"][0]["text"]
+
+
+def test_ingest_of_a_missing_path_fails_cleanly(tmp_path: Path) -> None:
+    code, _, err = run("ingest", str(tmp_path / "nowhere"), "--store", str(tmp_path / "s"))
+    assert code == 1 and err.startswith("error: No such file or folder")
+
+
+def test_an_unusable_store_is_one_line_on_stderr(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    code, _, err = run("status", "--store", str(not_a_folder))
+    assert code == 1 and err.startswith("error: The store path is a file")
