@@ -1,0 +1,74 @@
+"""Ingest throughput against bare SentenceTransformer.encode of the same chunk texts.
+
+    python tests/benchmarks/bench_ingest.py [CORPUS.jsonl] [--limit N]
+
+Default corpus: ../shared/data/scifact/corpus.jsonl (evaluation data, read in place).
+Both sides use the same loaded model and the same chunk texts; the model load is not
+timed. The ingest side is the whole pipeline (read, chunk, embed, Chroma write, BM25).
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from server.components import build_embedder, build_pipeline, open_store  # noqa: E402
+from server.settings import Settings  # noqa: E402
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--limit", type=int, default=0, help="first N records only")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        corpus = _subset(args.corpus, args.limit, Path(work))
+        settings = Settings(store=Path(work) / "store")
+        embedder = build_embedder(settings)
+        store = open_store(settings, embedder)
+        pipeline = build_pipeline(settings, store, embedder)
+        texts = _chunk_texts(pipeline, corpus)
+        embedder.encode(texts[:64])  # warm up both sides alike
+
+        started = time.perf_counter()
+        embedder.model.encode(texts, batch_size=settings.embedding_batch_size)
+        bare = time.perf_counter() - started
+
+        started = time.perf_counter()
+        report = pipeline.ingest([corpus])
+        ingest = time.perf_counter() - started
+
+    print(json.dumps({
+        "corpus": str(args.corpus), "documents": report.added, "chunks": len(texts),
+        "bare_encode_s": round(bare, 2), "bare_chunks_per_s": round(len(texts) / bare, 1),
+        "ingest_s": round(ingest, 2), "ingest_chunks_per_s": round(len(texts) / ingest, 1),
+        "ratio": round(bare / ingest, 3),
+    }))
+
+
+def _subset(corpus: Path, limit: int, work: Path) -> Path:
+    if not limit:
+        return corpus
+    lines = corpus.read_text(encoding="utf-8").splitlines()[:limit]
+    subset = work / corpus.name
+    subset.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return subset
+
+
+def _chunk_texts(pipeline: object, corpus: Path) -> list[str]:
+    from ingest.loaders import load_file
+
+    chunker = pipeline._chunker  # type: ignore[attr-defined]
+    documents = load_file(corpus, lambda *_: None)
+    return [c.indexed_text for d in documents for c in chunker.chunk(d)]
+
+
+if __name__ == "__main__":
+    main()
