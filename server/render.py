@@ -11,7 +11,6 @@ if TYPE_CHECKING:  # importing these pulls in the model and store libraries
     from server.models import Answer, Citation, SearchResponse, StoreStatus
 
 
-
 def print_answer(console: Console, answer: "Answer") -> None:
     console.print(escape(answer.answer))
     if answer.citations:

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.documents import Block, SourceDocument
 from tests.fakes import FakeEmbedder
@@ -16,7 +18,7 @@ def test_chunks_overlap_by_one_sentence_and_keep_their_place() -> None:
     sentences = [f"Sentence number {i} has six words." for i in range(6)]
     chunks = make_chunker().chunk(doc(" ".join(sentences)))
     assert len(chunks) > 1
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in pairwise(chunks):
         assert before.text.split(". ")[-1].rstrip(".") in after.text
     assert [c.position for c in chunks] == list(range(len(chunks)))
     assert {(c.doc_id, c.source, c.title, c.section, c.page) for c in chunks} == {

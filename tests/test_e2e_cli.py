@@ -2,6 +2,7 @@
 Chroma store on disk, the bundled corpus. Offline."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def ask_json(store: Path, question: str) -> Answer:
 
 def assert_markers_have_citations(answer: Answer) -> None:
     numbers = {c.n for c in answer.citations}
-    markers = {int(m) for m in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", answer.answer)}
     assert markers <= numbers
 
 
@@ -76,18 +77,25 @@ def test_every_off_topic_question_of_both_sets_is_refused(store: Path) -> None:
 
 def test_questions_from_stdin_give_one_json_line_each(store: Path) -> None:
     code, out, _ = run(
-        "ask", "--json", "--store", str(store),
-        stdin="Where were the remains found?\n\nWhat could impact the political landscape in Japan?\n",
+        "ask",
+        "--json",
+        "--store",
+        str(store),
+        stdin="Where were the remains found?\n\n"
+        "What could impact the political landscape in Japan?\n",
     )
     answers = [Answer.model_validate_json(line) for line in out.splitlines()]
     assert code == 0
-    assert ["undersea mine" in answers[0].answer, "snap election" in answers[1].answer] == [True, True]
+    assert "undersea mine" in answers[0].answer
+    assert "snap election" in answers[1].answer
     for answer in answers:
         assert_markers_have_citations(answer)
 
 
 def test_search_json_lists_passages_best_first(store: Path) -> None:
-    code, out, _ = run("search", "DNA analysis of remains", "--k", "3", "--json", "--store", str(store))
+    code, out, _ = run(
+        "search", "DNA analysis of remains", "--k", "3", "--json", "--store", str(store)
+    )
     response = json.loads(out)
     scores = [r["score"] for r in response["results"]]
     assert code == 0 and len(scores) == 3 and scores == sorted(scores, reverse=True)
@@ -98,7 +106,9 @@ def test_status_reports_the_store(store: Path) -> None:
     code, out, _ = run("status", "--json", "--store", str(store))
     assert code == 0
     assert json.loads(out) == {
-        "documents": 1, "chunks": json.loads(out)["chunks"], "store": str(store),
+        "documents": 1,
+        "chunks": json.loads(out)["chunks"],
+        "store": str(store),
         "embedding_model": "all-MiniLM-L6-v2",
     }
     assert json.loads(out)["chunks"] >= 4
@@ -106,7 +116,9 @@ def test_status_reports_the_store(store: Path) -> None:
 
 def test_chat_answers_a_follow_up_in_context(store: Path) -> None:
     code, out, _ = run(
-        "chat", "--store", str(store),
+        "chat",
+        "--store",
+        str(store),
         stdin="Where were the remains found?\nWhat kind of analysis is planned on them?\n",
     )
     assert code == 0
@@ -123,7 +135,9 @@ def test_an_empty_question_is_one_line_on_stderr(store: Path) -> None:
 def test_ingest_twice_keeps_the_count_and_reports_a_corrupt_pdf(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "statement.md").write_text("# Joint statement\n\nThe two leaders will meet again in Seoul.\n")
+    (docs / "statement.md").write_text(
+        "# Joint statement\n\nThe two leaders will meet again in Seoul.\n"
+    )
     (docs / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
     (docs / "good.pdf").write_bytes(make_pdf(["The ministers signed a fisheries accord."]))
     store = tmp_path / "own-store"
@@ -136,6 +150,7 @@ def test_ingest_twice_keeps_the_count_and_reports_a_corrupt_pdf(tmp_path: Path) 
     third = json.loads(run("ingest", str(docs), "--json", "--store", str(store))[1])
     assert (third["updated"], third["chunks"]) == (1, 2)
     code, out, _ = run("search", "Tokyo", "--json", "--k", "1", "--store", str(store))
+    assert code == 0
     assert "Tokyo" in json.loads(out)["results"][0]["text"]
 
 

@@ -19,14 +19,20 @@ def test_markdown_keeps_front_matter_title_and_heading_sections(tmp_path: Path) 
     [doc] = load(path)
     assert doc.title == "Talks"
     assert doc.metadata == {"source": "wire"}
-    assert [(b.section, b.text.strip()) for b in doc.blocks] == [("One", "First."), ("Two", "Second.")]
+    assert [(b.section, b.text.strip()) for b in doc.blocks] == [
+        ("One", "First."),
+        ("Two", "Second."),
+    ]
 
 
 def test_bundled_corpus_has_the_four_sections_verbatim() -> None:
     corpus = Path(__file__).parent.parent / "corpus" / "nara-summit.md"
     [doc] = load(corpus)
     assert [b.section for b in doc.blocks] == [
-        "What's Happening?", "Why It's Important?", "What's Next?", "Beyond the Headlines",
+        "What's Happening?",
+        "Why It's Important?",
+        "What's Next?",
+        "Beyond the Headlines",
     ]
     first = "The summit, held in Nara, Japan, focused on improving bilateral relations"
     assert first in doc.blocks[0].text
@@ -53,7 +59,8 @@ def test_pdf_keeps_page_numbers(tmp_path: Path) -> None:
     path.write_bytes(make_pdf(["First page text.", "Second page text."]))
     [doc] = load(path)
     assert [(b.page, b.text.strip()) for b in doc.blocks] == [
-        (1, "First page text."), (2, "Second page text."),
+        (1, "First page text."),
+        (2, "Second page text."),
     ]
 
 
@@ -63,7 +70,9 @@ def test_jsonl_reads_beir_records_and_reports_bad_lines(tmp_path: Path) -> None:
         {"_id": "d1", "title": "T1", "text": "Alpha text.", "metadata": {"year": 2020, "x": [1]}},
         {"id": 7, "text": "Beta text."},
     ]
-    path.write_text("\n".join([json.dumps(rows[0]), "{not json", json.dumps(rows[1]), '{"_id": "x"}']))
+    path.write_text(
+        "\n".join([json.dumps(rows[0]), "{not json", json.dumps(rows[1]), '{"_id": "x"}'])
+    )
     SKIPS.clear()
     docs = load(path)
     assert [(d.doc_id, d.title) for d in docs] == [("d1", "T1"), ("7", None)]
@@ -83,7 +92,9 @@ def test_jsonl_reads_beir_records_and_reports_bad_lines(tmp_path: Path) -> None:
         ("all-bad.jsonl", b"{oops\n", "no valid JSON Lines record"),
     ],
 )
-def test_bad_files_raise_a_clear_reason(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+def test_bad_files_raise_a_clear_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(LoadError, match=reason):

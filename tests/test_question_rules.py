@@ -12,16 +12,20 @@ PROMPTS = Path(__file__).parent.parent / "prompts"
 
 
 def test_a_follow_up_is_joined_to_the_question_it_follows() -> None:
-    history = [Turn(role="user", content="What did they agree on?"),
-               Turn(role="assistant", content="They agreed to cooperate. [1]")]
+    history = [
+        Turn(role="user", content="What did they agree on?"),
+        Turn(role="assistant", content="They agreed to cooperate. [1]"),
+    ]
     assert standalone_question("What about defense?", history) == (
         "What did they agree on? What about defense?"
     )
 
 
 def test_a_chain_of_follow_ups_keeps_the_first_subject() -> None:
-    history = [Turn(role="user", content="Where were the remains found?"),
-               Turn(role="user", content="And who analyses them?")]
+    history = [
+        Turn(role="user", content="Where were the remains found?"),
+        Turn(role="user", content="And who analyses them?"),
+    ]
     assert standalone_question("Why?", history).startswith("Where were the remains found?")
 
 
@@ -37,8 +41,11 @@ def test_question_words_are_not_subject_terms() -> None:
 
 @pytest.mark.parametrize(
     ("question", "kind"),
-    [("How many people came?", FactKind.NUMBER), ("When is the next summit?", FactKind.TIME),
-     ("What did they agree on?", FactKind.ANY)],
+    [
+        ("How many people came?", FactKind.NUMBER),
+        ("When is the next summit?", FactKind.TIME),
+        ("What did they agree on?", FactKind.ANY),
+    ],
 )
 def test_fact_kind_of_questions(question: str, kind: FactKind) -> None:
     assert fact_kind(question) is kind

@@ -2,9 +2,12 @@ from ingest.sentences import split_sentences
 
 
 def test_splits_sentences_but_not_abbreviations_or_initials() -> None:
-    text = "Mr. Kim met Dr. Lee. The U.S. Army left. \"Yes,\" he said.\n\nNew paragraph here"
+    text = 'Mr. Kim met Dr. Lee. The U.S. Army left. "Yes," he said.\n\nNew paragraph here'
     assert split_sentences(text) == [
-        "Mr. Kim met Dr. Lee.", "The U.S. Army left.", '"Yes," he said.', "New paragraph here",
+        "Mr. Kim met Dr. Lee.",
+        "The U.S. Army left.",
+        '"Yes," he said.',
+        "New paragraph here",
     ]
 
 

@@ -45,12 +45,20 @@ def main() -> None:
         report = pipeline.ingest([corpus])
         ingest = time.perf_counter() - started
 
-    print(json.dumps({
-        "corpus": str(args.corpus), "documents": report.added, "chunks": len(texts),
-        "bare_encode_s": round(bare, 2), "bare_chunks_per_s": round(len(texts) / bare, 1),
-        "ingest_s": round(ingest, 2), "ingest_chunks_per_s": round(len(texts) / ingest, 1),
-        "ratio": round(bare / ingest, 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "corpus": str(args.corpus),
+                "documents": report.added,
+                "chunks": len(texts),
+                "bare_encode_s": round(bare, 2),
+                "bare_chunks_per_s": round(len(texts) / bare, 1),
+                "ingest_s": round(ingest, 2),
+                "ingest_chunks_per_s": round(len(texts) / ingest, 1),
+                "ratio": round(bare / ingest, 3),
+            }
+        )
+    )
 
 
 def _subset(corpus: Path, limit: int, work: Path) -> Path:
