@@ -68,6 +68,14 @@ class IngestPipeline:
         self._lexical_dir = lexical_dir
         self._batch_size = batch_size
 
+    @property
+    def store(self) -> ChunkStore:
+        return self._store
+
+    @property
+    def chunker(self) -> Chunker:
+        return self._chunker
+
     def ingest(
         self, paths: list[Path], prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:

@@ -49,7 +49,7 @@ def test_an_edited_file_replaces_its_old_chunks(pipeline: IngestPipeline, docs: 
     pipeline.ingest([docs])
     (docs / "sub" / "b.txt").write_text("Economic security talks will continue next year.\n")
     report = pipeline.ingest([docs])
-    texts = [text for _, text, _ in pipeline._store.records()]
+    texts = [text for _, text, _ in pipeline.store.records()]
     assert (report.updated, report.unchanged, report.chunks) == (1, 1, 2)
     assert "Economic security talks will continue next year." in texts
     assert "Defense cooperation was agreed." not in texts
@@ -102,9 +102,9 @@ def test_the_lexical_index_follows_the_store(
     pipeline.ingest([docs])
     index = LexicalIndex.load(tmp_path / "store" / "lexical")
     assert index is not None
-    assert index.version == pipeline._store.version()
+    assert index.version == pipeline.store.version()
     [(chunk_id, _)] = index.search("defense", 5)
-    assert pipeline._store.get([chunk_id])[0].text == "Defense cooperation was agreed."
+    assert pipeline.store.get([chunk_id])[0].text == "Defense cooperation was agreed."
 
 
 def test_a_missing_path_is_an_error_before_anything_changes(
@@ -112,4 +112,4 @@ def test_a_missing_path_is_an_error_before_anything_changes(
 ) -> None:
     with pytest.raises(PathNotFoundError, match="No such file or folder"):
         pipeline.ingest([docs, docs / "missing.md"])
-    assert pipeline._store.count() == 0
+    assert pipeline.store.count() == 0

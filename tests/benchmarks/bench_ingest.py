@@ -17,6 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from ingest.loaders import load_file  # noqa: E402
+from ingest.pipeline import IngestPipeline  # noqa: E402
 from server.components import build_embedder, build_pipeline, open_store  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
@@ -70,12 +72,9 @@ def _subset(corpus: Path, limit: int, work: Path) -> Path:
     return subset
 
 
-def _chunk_texts(pipeline: object, corpus: Path) -> list[str]:
-    from ingest.loaders import load_file
-
-    chunker = pipeline._chunker  # type: ignore[attr-defined]
+def _chunk_texts(pipeline: IngestPipeline, corpus: Path) -> list[str]:
     documents = load_file(corpus, lambda *_: None)
-    return [c.indexed_text for d in documents for c in chunker.chunk(d)]
+    return [c.indexed_text for d in documents for c in pipeline.chunker.chunk(d)]
 
 
 if __name__ == "__main__":
