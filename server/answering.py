@@ -15,12 +15,13 @@ from server.embeddings import SentenceEmbedder
 from server.lexical import analyze
 from server.models import Answer, Citation
 from server.prompts import PromptLibrary
-from server.question import FactKind, content_terms, fact_kind, states_fact_kind
+from server.question import FactKind, fact_kind, states_fact_kind, subject_terms
 from server.retrieval import Passage, Retrieval
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
 _RELATIVE_RELEVANCE = 0.8  # further sentences must be this close to the best one
 _MIN_PREFIX = 4  # shortest stem that may match by prefix
+_ALL_TERMS = 1.0 - 1e-9  # coverage of every subject term, allowing for rounding
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class ExtractiveAnswerer:
             return []
         vectors = self._embedder.encode([sentence for _, _, sentence in unique])
         similarities = vectors @ np.asarray(query_vector, dtype=vectors.dtype)
-        terms = content_terms(question)
+        terms = subject_terms(question)
         coverages = [_coverage(terms, _context(passage)) for passage in passages]
         return [
             _Candidate(
@@ -100,14 +101,7 @@ class ExtractiveAnswerer:
     def _choose(self, candidates: list[_Candidate], kind: FactKind) -> list[_Candidate]:
         policy = self._policy
         supported = sorted(
-            (
-                c
-                for c in candidates
-                if c.similarity >= policy.min_similarity
-                and (c.coverage >= policy.min_coverage or c.similarity >= policy.strong_similarity)
-                and states_fact_kind(c.sentence, kind)
-            ),
-            key=lambda c: -c.relevance,
+            (c for c in candidates if _supports(c, policy, kind)), key=lambda c: -c.relevance
         )
         if not supported:
             return []
@@ -124,21 +118,31 @@ class ExtractiveAnswerer:
         )
 
 
+def _supports(candidate: _Candidate, policy: AnswerPolicy, kind: FactKind) -> bool:
+    if not states_fact_kind(candidate.sentence, kind):
+        return False
+    if candidate.sentence_coverage >= _ALL_TERMS and candidate.similarity > 0:
+        # The sentence names everything the question is about; a long sentence on several
+        # topics can still sit far from the question in embedding space.
+        return True
+    return candidate.similarity >= policy.min_similarity and (
+        candidate.coverage >= policy.min_coverage
+        or candidate.similarity >= policy.strong_similarity
+    )
+
+
 def _context(passage: Passage) -> str:
     chunk = passage.chunk
     return " ".join(filter(None, [chunk.title, chunk.section, chunk.text]))
 
 
-def _coverage(terms: list[str], text: str) -> float:
-    """Share of the question's subject terms found in the text.
-
-    Not IDF-weighted: over a small corpus IDF makes any word the documents never use
-    (often just a paraphrase) outweigh everything else.
-    """
-    if not terms:
+def _coverage(terms: dict[str, float], text: str) -> float:
+    """Weighted share of the question's subject terms found in the text."""
+    total = sum(terms.values())
+    if not total:
         return 0.0
     present = set(analyze([text])[0])
-    return sum(1 for term in terms if _matches(term, present)) / len(terms)
+    return sum(w for term, w in terms.items() if _matches(term, present)) / total
 
 
 def _matches(term: str, present: set[str]) -> bool:

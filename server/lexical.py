@@ -33,6 +33,20 @@ def analyze(texts: list[str]) -> list[list[str]]:
     )
 
 
+def analyze_words(text: str) -> list[str]:
+    """Lower-cased, stop-word-free words, not stemmed."""
+    import bm25s
+
+    return bm25s.tokenize(  # type: ignore[no-any-return]
+        [text], stopwords="en", return_ids=False, show_progress=False
+    )[0]
+
+
+def stem(word: str) -> str:
+    """The stem analyze() gives this lower-cased word."""
+    return str(_stemmer().stemWord(word))
+
+
 class LexicalIndex:
     def __init__(
         self, retriever: Any, chunk_ids: list[str], doc_freq: dict[str, int], version: str

@@ -3,7 +3,7 @@
 import re
 from enum import Enum
 
-from server.lexical import analyze
+from server.lexical import analyze_words, stem
 
 # Stems of words that shape a question rather than name its subject.
 _QUESTION_STEMS = frozenset(
@@ -35,15 +35,54 @@ _TIME = re.compile(
 )
 
 
+_PLACE_QUESTION = re.compile(r"^\s*where\b|\bfrom where\b", re.IGNORECASE)
+# A place is named after a locative preposition or by a proper noun inside the sentence.
+_PLACE = re.compile(r"\b(in|at|from|near|inside|outside|across|within)\b|(?<=\w[\s,])[A-Z]\w")
+_STATEMENT_QUESTION = re.compile(
+    r"\b(say|said|state|announce|tell|claim|comment|respond|react)\b", re.IGNORECASE
+)
+# Someone's words are reported with a reporting verb or a quotation.
+_STATEMENT = re.compile(
+    r"\b(said|says|say|stated|states|told|tells|announced|announces|declared|remarked|noted|"
+    r"added|commented|claimed|urged|warned|emphasized|emphasised|stressed|insisted|called|"
+    r"responded|reacted|according to)\b|[\"\u201c\u201d]",
+    re.IGNORECASE,
+)
+
+
 class FactKind(Enum):
     ANY = "any"
     NUMBER = "number"
     TIME = "time"
+    PLACE = "place"
+    STATEMENT = "statement"
+
+
+_COMMONEST_ZIPF = 7.0  # Zipf frequency of the commonest English words ("of", "and")
+_MIN_WEIGHT = 0.5
 
 
 def content_terms(question: str) -> list[str]:
     """The question's stemmed subject terms, without stop words and question words."""
-    return [t for t in dict.fromkeys(analyze([question])[0]) if t not in _QUESTION_STEMS]
+    return list(subject_terms(question))
+
+
+def subject_terms(question: str) -> dict[str, float]:
+    """Stemmed subject terms of the question, each weighted by how rare the word is in
+    general English (wordfreq's Zipf scale: one step is ten times rarer).
+
+    General-English rarity rather than the corpus's own IDF: over a few documents IDF
+    ranks a filler word the documents happen not to use ("want", "say") above the subject.
+    """
+    from wordfreq import zipf_frequency
+
+    terms: dict[str, float] = {}
+    for word in analyze_words(question):
+        term = stem(word)
+        if term not in _QUESTION_STEMS and term not in terms:
+            rarity = _COMMONEST_ZIPF - zipf_frequency(word, "en")
+            terms[term] = max(_MIN_WEIGHT, rarity)
+    return terms
 
 
 def fact_kind(question: str) -> FactKind:
@@ -51,6 +90,10 @@ def fact_kind(question: str) -> FactKind:
         return FactKind.NUMBER
     if _TIME_QUESTION.search(question):
         return FactKind.TIME
+    if _PLACE_QUESTION.search(question):
+        return FactKind.PLACE
+    if _STATEMENT_QUESTION.search(question):
+        return FactKind.STATEMENT
     return FactKind.ANY
 
 
@@ -60,4 +103,8 @@ def states_fact_kind(sentence: str, kind: FactKind) -> bool:
         return bool(_NUMBER.search(sentence))
     if kind is FactKind.TIME:
         return bool(_TIME.search(sentence))
+    if kind is FactKind.PLACE:
+        return bool(_PLACE.search(sentence))
+    if kind is FactKind.STATEMENT:
+        return bool(_STATEMENT.search(sentence))
     return True

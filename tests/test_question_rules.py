@@ -56,6 +56,11 @@ def test_a_count_needs_a_number_and_a_date_needs_a_time() -> None:
     assert not states_fact_kind("Many officials attended.", FactKind.NUMBER)
     assert states_fact_kind("They meet again in March.", FactKind.TIME)
     assert not states_fact_kind("Leaders may meet again.", FactKind.TIME)
+    assert states_fact_kind("The talks were held in the old capital.", FactKind.PLACE)
+    assert states_fact_kind("The delegation visited Busan first.", FactKind.PLACE)
+    assert not states_fact_kind("The search may improve relations.", FactKind.PLACE)
+    assert states_fact_kind("The minister said talks would go on.", FactKind.STATEMENT)
+    assert not states_fact_kind("Talks may go on.", FactKind.STATEMENT)
 
 
 def test_reciprocal_rank_fusion_rewards_agreement() -> None:
