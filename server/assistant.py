@@ -1,11 +1,22 @@
 """The one answer function every front door calls."""
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 
 from server.answering import ExtractiveAnswerer
 from server.condense import standalone_question
 from server.errors import EmptyQuestionError, SummitError
-from server.models import Answer, SearchResponse, SearchResult, StoreStatus, Turn
+from server.models import (
+    Answer,
+    AnswerEvent,
+    CitationsEvent,
+    DeltaEvent,
+    DoneEvent,
+    SearchResponse,
+    SearchResult,
+    StoreStatus,
+    Turn,
+)
 from server.retrieval import HybridRetriever
 
 
@@ -33,6 +44,18 @@ class Assistant:
         retrieval = self._retriever.retrieve(standalone, k=self._retrieve_k)
         return self._answerer.answer(question, standalone, retrieval)
 
+    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerEvent]:
+        """The answer as events: its citations, the text in pieces, then the whole answer.
+
+        The extractive answer exists whole before its first piece; a generating backend
+        yields pieces as they are produced, and every front door streams the same events.
+        """
+        answer = self.ask(question, history)
+        yield CitationsEvent(citations=answer.citations)
+        for piece in _pieces(answer.answer):
+            yield DeltaEvent(text=piece)
+        yield DoneEvent(answer=answer)
+
     def search(self, query: str, k: int = 10) -> SearchResponse:
         query = self._clean(query)
         passages = self._retriever.retrieve(query, k=max(k, 1)).passages
@@ -59,6 +82,13 @@ class Assistant:
 
     def _clean(self, text: str) -> str:
         return clean_question(text, self._max_chars)
+
+
+def _pieces(text: str, words: int = 4) -> Iterator[str]:
+    """The text a few words at a time, spaces kept, so the pieces join back to the text."""
+    tokens = re.findall(r"\S+\s*", text)
+    for start in range(0, len(tokens), words):
+        yield "".join(tokens[start : start + words])
 
 
 def clean_question(text: str, max_chars: int) -> str:

@@ -193,6 +193,24 @@ def status(store: StoreOption = None, as_json: JsonOption = False) -> None:
         render.print_status(out, result)
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (default: SUMMIT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: SUMMIT_PORT).")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Run the HTTP API and the chat page (http://HOST:PORT/, docs at /docs)."""
+    import uvicorn
+
+    from server.httpapi.app import create_app
+
+    settings = _settings(store)
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
 @eval_app.command("qa")
 def eval_qa(
     question_set: Annotated[

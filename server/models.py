@@ -1,5 +1,7 @@
 """The answer and search contract every front door shares (its JSON is stable)."""
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -47,5 +49,29 @@ class StoreStatus(BaseModel):
 class Turn(BaseModel):
     """One earlier message of a conversation."""
 
-    role: str = Field(pattern="^(user|assistant)$")
+    role: Literal["user", "assistant"]
     content: str
+
+
+class CitationsEvent(BaseModel):
+    """First event of a streamed answer: the passages the answer cites (or the closest)."""
+
+    type: Literal["citations"] = "citations"
+    citations: list[Citation]
+
+
+class DeltaEvent(BaseModel):
+    """A piece of the answer text, in order."""
+
+    type: Literal["delta"] = "delta"
+    text: str
+
+
+class DoneEvent(BaseModel):
+    """Last event: the whole answer, as `summit ask --json` prints it."""
+
+    type: Literal["done"] = "done"
+    answer: Answer
+
+
+AnswerEvent = CitationsEvent | DeltaEvent | DoneEvent

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -85,4 +85,27 @@ class Settings(BaseSettings):
         ge=-1,
         le=1,
         description="Cosine similarity at which a sentence supports an answer by meaning alone.",
+    )
+
+    host: str = Field(default="127.0.0.1", description="Address `summit serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `summit serve` uses.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="When set, every endpoint but /, /healthz and static files needs "
+        "`Authorization: Bearer <key>`.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (none by default)."
+    )
+    max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Largest HTTP request body accepted."
+    )
+    max_history_turns: int = Field(
+        default=50, ge=0, description="Most earlier messages a chat request may carry."
+    )
+    rate_limit_per_minute: int = Field(
+        default=60, ge=0, description="Requests a client may make per minute (0: no limit)."
+    )
+    rate_limit_burst: int = Field(
+        default=20, ge=1, description="Requests a client may make at once before the limit."
     )

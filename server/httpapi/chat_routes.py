@@ -1,0 +1,63 @@
+"""POST /chat, POST /chat/stream, GET /search: the answer JSON of the command line."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from server.assistant import Assistant
+from server.httpapi import deps
+from server.httpapi.schemas import ChatRequest, Detail
+from server.httpapi.sse import event, guarded
+from server.models import Answer, CitationsEvent, DeltaEvent, SearchResponse
+
+router = APIRouter(tags=["chat"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": Detail} for code in (401, 413, 422, 429, 503)
+}
+
+
+@router.post("/chat", response_model=Answer, responses=ERRORS)
+def chat(request: Request, body: ChatRequest) -> Answer:
+    """Answer a message, using the history for follow-ups."""
+    deps.check_question(request, body.message, body.history)
+    return deps.assistant(request).ask(body.message, body.history)
+
+
+@router.post(
+    "/chat/stream",
+    responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
+    response_class=StreamingResponse,
+)
+async def chat_stream(request: Request, body: ChatRequest) -> StreamingResponse:
+    """The same answer as server-sent events: `citations`, then `delta` pieces of the text,
+    then `done` with the whole answer JSON; a failure midway sends `error` and ends."""
+    deps.check_question(request, body.message, body.history)
+    assistant = deps.assistant(request)
+    return StreamingResponse(
+        guarded(_chat_events(assistant, body), lambda detail: event("error", {"detail": detail})),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _chat_events(assistant: Assistant, body: ChatRequest) -> Iterator[str]:
+    for item in assistant.ask_stream(body.message, body.history):
+        if isinstance(item, CitationsEvent):
+            yield event("citations", item.model_dump(mode="json", exclude={"type"}))
+        elif isinstance(item, DeltaEvent):
+            yield event("delta", {"text": item.text})
+        else:
+            yield event("done", item.answer.model_dump(mode="json"))
+
+
+@router.get("/search", response_model=SearchResponse, responses=ERRORS)
+def search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, description="The query.")],
+    k: Annotated[int, Query(ge=1, le=100, description="Passages to return.")] = 10,
+) -> SearchResponse:
+    """The passages that best match a query, best first."""
+    deps.check_question(request, q)
+    return deps.assistant(request).search(q, k)

@@ -1,0 +1,153 @@
+"""Request guards as plain ASGI middleware: API key, body size, per-client rate limit."""
+
+import hmac
+import json
+import math
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+OPEN_PATHS = frozenset({"/", "/healthz", "/favicon.ico"})
+OPEN_PREFIXES = ("/static/",)
+
+
+def is_open(path: str) -> bool:
+    """Paths anyone may fetch: the page, its assets and the liveness probe."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+async def send_error(
+    send: Send, status: int, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class ApiKeyMiddleware:
+    """With a key configured, every path but the open ones needs `Authorization: Bearer`."""
+
+    def __init__(self, app: ASGIApp, api_key: str) -> None:
+        self._app = app
+        self._expected = f"Bearer {api_key}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or is_open(scope["path"]):
+            await self._app(scope, receive, send)
+            return
+        given = (_header(scope, b"authorization") or "").encode("latin-1", "replace")
+        if not hmac.compare_digest(given, self._expected):  # constant time
+            await send_error(
+                send,
+                401,
+                "Missing or wrong API key: send Authorization: Bearer <key>.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+            return
+        await self._app(scope, receive, send)
+
+
+class BodySizeMiddleware:
+    """413 for a body over the limit, whether it declares its length or streams it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self._app = app
+        self._max = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max:
+            await send_error(send, 413, f"The request body is over {self._max} bytes.")
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self._max:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await send_error(send, 413, f"The request body is over {self._max} bytes.")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class TokenBucket:
+    """Per-client buckets: `burst` requests at once, refilled at `per_minute`."""
+
+    def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic):
+        self._rate = per_minute / 60.0
+        self._burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 when the request may go on, else the seconds until it may."""
+        with self._lock:
+            now = self._clock()
+            tokens, last = self._buckets.get(client, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - last) * self._rate)
+            if tokens >= 1:
+                self._buckets[client] = (tokens - 1, now)
+                return 0.0
+            self._buckets[client] = (tokens, now)
+            return (1 - tokens) / self._rate
+
+
+class RateLimitMiddleware:
+    """429 with Retry-After once a client (its API key, else its address) is over the limit."""
+
+    def __init__(self, app: ASGIApp, bucket: TokenBucket) -> None:
+        self._app = app
+        self._bucket = bucket
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_open(scope["path"]) or scope["path"] == "/readyz":
+            await self._app(scope, receive, send)
+            return
+        client = _header(scope, b"authorization") or (scope.get("client") or ("?",))[0]
+        wait = self._bucket.take(str(client))
+        if wait > 0:
+            await send_error(
+                send,
+                429,
+                "Too many requests; slow down.",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+            return
+        await self._app(scope, receive, send)

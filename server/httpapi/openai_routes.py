@@ -1,0 +1,121 @@
+"""OpenAI-compatible endpoints, so the openai SDK and chat UIs work unchanged."""
+
+import time
+import uuid
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from server.assistant import Assistant
+from server.errors import SummitError
+from server.httpapi import deps
+from server.httpapi.chat_routes import ERRORS
+from server.httpapi.schemas import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChunkChoice,
+    ChunkDelta,
+    CompletionChoice,
+    CompletionMessage,
+    ModelCard,
+    ModelList,
+)
+from server.httpapi.sse import event, guarded
+from server.models import CitationsEvent, DeltaEvent, DoneEvent, Turn
+from server.plaintext import answer_as_text, sources_as_text
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+MODEL_ID = "summit-extractive"
+
+
+class NoQuestionError(SummitError):
+    def __init__(self) -> None:
+        super().__init__("The last message must be a non-empty user message.")
+
+
+@router.get("/models", response_model=ModelList, responses=ERRORS)
+def models() -> ModelList:
+    return ModelList(data=[ModelCard(id=MODEL_ID)])
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
+)
+def chat_completions(
+    request: Request, body: ChatCompletionRequest
+) -> ChatCompletion | StreamingResponse:
+    """A cited answer as a chat completion; `stream: true` sends chunks, then `[DONE]`."""
+    question, history = _conversation(body)
+    deps.check_question(request, question, history)
+    assistant = deps.assistant(request)
+    model = body.model or MODEL_ID
+    if body.stream:
+        chunks = _completion_chunks(assistant, question, history, model)
+        return StreamingResponse(
+            guarded(chunks, lambda detail: event(None, {"error": {"message": detail}})),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
+        )
+    answer = assistant.ask(question, history)
+    return ChatCompletion(
+        id=_completion_id(),
+        model=model,
+        choices=[CompletionChoice(message=CompletionMessage(content=answer_as_text(answer)))],
+        answered=answer.answered,
+        citations=answer.citations,
+    )
+
+
+def _conversation(body: ChatCompletionRequest) -> tuple[str, list[Turn]]:
+    """The last user message is the question; earlier user and assistant messages the
+    history (system prompts are ignored: the assistant answers only from its documents)."""
+    last = body.messages[-1]
+    if last.role != "user" or not last.text().strip():
+        raise NoQuestionError()
+    history = [
+        Turn(role=m.role, content=m.text())
+        for m in body.messages[:-1]
+        if m.role in ("user", "assistant")
+    ]
+    return last.text(), history
+
+
+def _completion_chunks(
+    assistant: Assistant, question: str, history: list[Turn], model: str
+) -> Iterator[str]:
+    ident, created = _completion_id(), int(time.time())
+
+    def chunk(delta: ChunkDelta, **extra: object) -> str:
+        body = ChatCompletionChunk(
+            id=ident,
+            created=created,
+            model=model,
+            choices=[ChunkChoice(delta=delta, finish_reason=extra.pop("finish_reason", None))],  # type: ignore[arg-type]
+            **extra,  # type: ignore[arg-type]
+        )
+        return event(None, body.model_dump(mode="json", exclude_none=True))
+
+    yield chunk(ChunkDelta(role="assistant", content=""))
+    for item in assistant.ask_stream(question, history):
+        if isinstance(item, DeltaEvent):
+            yield chunk(ChunkDelta(content=item.text))
+        elif isinstance(item, DoneEvent):
+            answer = item.answer
+            yield chunk(ChunkDelta(content=sources_as_text(answer)))
+            yield chunk(
+                ChunkDelta(),
+                finish_reason="stop",
+                answered=answer.answered,
+                citations=answer.citations,
+            )
+        elif not isinstance(item, CitationsEvent):
+            raise TypeError(f"unexpected event {item!r}")
+    yield event(None, "[DONE]")
+
+
+def _completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex[:24]}"

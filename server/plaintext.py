@@ -1,0 +1,36 @@
+"""An answer as plain text: the answer with its [n] markers, then a sources list.
+
+Used where only text travels (OpenAI-compatible replies, notification fallbacks).
+"""
+
+from server.models import Answer, Citation
+
+_QUOTE_CHARS = 300
+
+
+def answer_as_text(answer: Answer) -> str:
+    return answer.answer + sources_as_text(answer)
+
+
+def sources_as_text(answer: Answer) -> str:
+    """What follows the answer text: a blank line and the numbered sources, or nothing."""
+    if not answer.citations:
+        return ""
+    heading = "Sources:" if answer.answered else "Closest passages:"
+    lines = ["", "", heading]
+    lines += [f"[{c.n}] {citation_label(c)}: “{_quote(c.text)}”" for c in answer.citations]
+    return "\n".join(lines)
+
+
+def citation_label(citation: Citation) -> str:
+    """Title (or source), section and page, as a reader would name the passage."""
+    parts = [
+        citation.title or citation.source,
+        citation.section,
+        f"page {citation.page}" if citation.page else None,
+    ]
+    return " — ".join(part for part in parts if part)
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1].rstrip() + "…"
