@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.sentences import split_sentences
-from server.embeddings import SentenceEmbedder
+from server.embeddings import CachedEncoder
 from server.lexical import analyze
 from server.models import Answer, Citation
 from server.prompts import PromptLibrary
@@ -51,11 +51,11 @@ class _Candidate:
 class ExtractiveAnswerer:
     def __init__(
         self,
-        embedder: SentenceEmbedder,
+        encoder: CachedEncoder,
         prompts: PromptLibrary,
         policy: AnswerPolicy,
     ) -> None:
-        self._embedder = embedder
+        self._encoder = encoder
         self._prompts = prompts
         self._policy = policy
 
@@ -82,7 +82,7 @@ class ExtractiveAnswerer:
         unique = list({sentence: (r, i, sentence) for r, i, sentence in reversed(found)}.values())
         if not unique:
             return []
-        vectors = self._embedder.encode([sentence for _, _, sentence in unique])
+        vectors = self._encoder.encode([sentence for _, _, sentence in unique])
         similarities = vectors @ np.asarray(query_vector, dtype=vectors.dtype)
         terms = subject_terms(question)
         coverages = [_coverage(terms, _context(passage)) for passage in passages]

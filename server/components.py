@@ -7,7 +7,7 @@ from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline, IngestReport, Progress, sync_lexical_index
 from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
-from server.embeddings import SentenceEmbedder, model_label
+from server.embeddings import CachedEncoder, SentenceEmbedder, model_label
 from server.models import StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
@@ -77,7 +77,8 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         min_similarity=settings.min_similarity,
         strong_similarity=settings.strong_similarity,
     )
-    answerer = ExtractiveAnswerer(embedder, prompts, policy)
+    encoder = CachedEncoder(embedder, settings.sentence_cache_size)
+    answerer = ExtractiveAnswerer(encoder, prompts, policy)
     return Assistant(
         retriever, answerer, lambda: _status_of(settings, store), settings.max_question_chars
     )

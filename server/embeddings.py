@@ -4,8 +4,11 @@ torch and sentence-transformers cost seconds to import, so nothing here imports 
 until the first text is embedded or counted.
 """
 
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from server.errors import ModelUnavailableError
@@ -98,3 +101,30 @@ class SentenceEmbedder(Embeddings):
             convert_to_numpy=True,
             show_progress_bar=False,
         )
+
+
+class CachedEncoder:
+    """Sentence vectors kept in memory, most recently used first: the same passages come
+    back question after question, and encoding their sentences is most of an answer's cost."""
+
+    def __init__(self, embedder: SentenceEmbedder, capacity: int) -> None:
+        self._embedder = embedder
+        self._capacity = capacity
+        self._vectors: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> Any:
+        """Unit vectors, one row per text, as SentenceEmbedder.encode gives them."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        fresh = self._embedder.encode(missing) if missing else []
+        with self._lock:
+            for text, vector in zip(missing, fresh, strict=True):
+                self._vectors[text] = vector
+            rows = []
+            for text in texts:
+                self._vectors.move_to_end(text)
+                rows.append(self._vectors[text])
+            while len(self._vectors) > self._capacity:
+                self._vectors.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)

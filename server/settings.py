@@ -24,7 +24,11 @@ class Settings(BaseSettings):
         default_factory=_default_store,
         description="Directory of the embedded Chroma store and its lexical index.",
     )
-    collection: str = Field(default="summit", description="Chroma collection name.")
+    collection: str = Field(
+        default="summit",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$",
+        description="Chroma collection name (3-512 of a-z A-Z 0-9 . _ -).",
+    )
     corpus_dir: Path = Field(
         default=PROJECT_ROOT / "corpus",
         description="Bundled corpus, ingested when a question meets an empty store.",
@@ -51,6 +55,9 @@ class Settings(BaseSettings):
     )
     chunk_overlap_sentences: int = Field(
         default=1, ge=0, description="Sentences repeated between neighbouring chunks."
+    )
+    sentence_cache_size: int = Field(
+        default=20_000, ge=0, description="Sentence vectors the answerer keeps in memory."
     )
     max_question_chars: int = Field(
         default=2000, ge=1, description="Longest question accepted, in characters."

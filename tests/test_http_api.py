@@ -1,0 +1,244 @@
+"""The HTTP front door through its real app (TestClient), over a real core built on the
+deterministic fake embedder and a real Chroma store on disk."""
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from ingest.chunker import Chunker, ChunkingPolicy
+from ingest.pipeline import IngestPipeline
+from server.answering import AnswerPolicy, ExtractiveAnswerer
+from server.assistant import Assistant
+from server.embeddings import CachedEncoder
+from server.errors import StoreUnavailableError
+from server.httpapi.app import create_app
+from server.models import Answer, AnswerEvent, CitationsEvent, StoreStatus, Turn
+from server.prompts import PromptLibrary
+from server.retrieval import HybridRetriever
+from server.settings import Settings
+from server.store import ChunkStore, open_persistent_client
+from tests.fakes import FakeEmbedder
+
+PROMPTS = Path(__file__).parent.parent / "prompts"
+
+
+def build_fake_assistant(folder: Path) -> Assistant:
+    """The real core over a tiny corpus, with hashing vectors instead of the model."""
+    docs = folder / "docs"
+    docs.mkdir(parents=True)
+    (docs / "talks.md").write_text(
+        "# Talks\n\n## Venue\n\nThe summit was held in Nara. The leaders met for two days.\n\n"
+        "## Outcome\n\nThey agreed to strengthen defense cooperation.\n"
+    )
+    embedder = FakeEmbedder(64)
+    store = ChunkStore(open_persistent_client(folder / "store"), "talks", embedder, "fake")
+    chunker = Chunker(embedder.count_tokens, ChunkingPolicy(64, 40, 1))
+    pipeline = IngestPipeline(store, embedder, chunker, folder / "lexical", batch_size=8)
+    pipeline.ingest([docs])
+    lexical = pipeline.sync_lexical_index()
+    policy = AnswerPolicy(
+        passages=3, max_sentences=2, min_coverage=0.5, min_similarity=0.1, strong_similarity=0.9
+    )
+    answerer = ExtractiveAnswerer(CachedEncoder(embedder, 100), PromptLibrary(PROMPTS), policy)
+    status = StoreStatus(documents=1, chunks=store.count(), store="x", embedding_model="fake")
+    return Assistant(
+        HybridRetriever(store, lexical, embedder, 10, 60), answerer, lambda: status, 200
+    )
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return build_fake_assistant(tmp_path_factory.mktemp("core"))
+
+
+def make_client(core: Assistant, **overrides: object) -> Iterator[TestClient]:
+    settings = Settings(store=Path("unused"), rate_limit_per_minute=0, **overrides)  # type: ignore[arg-type]
+    app = create_app(settings, assistant_factory=lambda: core)
+    with TestClient(app) as client:
+        app.state.runtime.wait(10)
+        yield client
+
+
+@pytest.fixture
+def client(core: Assistant) -> Iterator[TestClient]:
+    yield from make_client(core)
+
+
+def sse_events(text: str) -> list[tuple[str | None, str]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        name = next((ln[7:] for ln in block.splitlines() if ln.startswith("event: ")), None)
+        data = "\n".join(ln[6:] for ln in block.splitlines() if ln.startswith("data: "))
+        events.append((name, data))
+    return events
+
+
+def test_chat_returns_the_answer_json_of_the_command_line(client: TestClient) -> None:
+    response = client.post("/chat", json={"message": "Where was the summit held?"})
+    answer = Answer.model_validate(response.json())
+    assert response.status_code == 200
+    assert answer.question == "Where was the summit held?"
+    assert answer.answered and "Nara" in answer.answer and "[1]" in answer.answer
+    assert answer.citations[0].n == 1 and "Nara" in answer.citations[0].text
+
+
+def test_chat_uses_history_for_a_follow_up(client: TestClient) -> None:
+    history = [{"role": "user", "content": "What did the leaders agree?"}]
+    response = client.post("/chat", json={"message": "And defense?", "history": history})
+    assert response.status_code == 200
+    assert "defense cooperation" in response.json()["answer"]
+
+
+def test_chat_stream_sends_citations_then_pieces_then_the_answer(client: TestClient) -> None:
+    response = client.post("/chat/stream", json={"message": "Where was the summit held?"})
+    events = sse_events(response.text)
+    names = [name for name, _ in events]
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert names[0] == "citations" and names[-1] == "done"
+    assert set(names[1:-1]) == {"delta"}
+    done = Answer.model_validate_json(events[-1][1])
+    assert "".join(json.loads(data)["text"] for _, data in events[1:-1]) == done.answer
+    assert json.loads(events[0][1])["citations"] == [
+        c.model_dump(mode="json") for c in done.citations
+    ]
+
+
+class FailingAssistant(Assistant):
+    """Fails after its first event, as a backend that dies midway would."""
+
+    def __init__(self, inner: Assistant) -> None:
+        self.__dict__.update(inner.__dict__)
+
+    def ask_stream(self, question: str, history: object = ()) -> Iterator[AnswerEvent]:
+        yield CitationsEvent(citations=[])
+        raise StoreUnavailableError("The store went away.")
+
+
+def test_a_failure_mid_stream_ends_with_an_error_event(core: Assistant) -> None:
+    app = create_app(Settings(store=Path("x")), assistant_factory=lambda: FailingAssistant(core))
+    with TestClient(app) as client:
+        app.state.runtime.wait(10)
+        response = client.post("/chat/stream", json={"message": "Where?"})
+    events = sse_events(response.text)
+    assert [name for name, _ in events] == ["citations", "error"]
+    assert json.loads(events[-1][1]) == {"detail": "The store went away."}
+
+
+def test_search_returns_passages_best_first(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "defense cooperation", "k": 2})
+    body = response.json()
+    assert response.status_code == 200 and body["query"] == "defense cooperation"
+    assert "defense" in body["results"][0]["text"]
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_the_openai_sdk_gets_a_cited_answer_plain_and_streamed(client: TestClient) -> None:
+    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key="none", http_client=client)
+    [model] = sdk.models.list().data
+    question = [{"role": "user", "content": "Where was the summit held?"}]
+    completion = sdk.chat.completions.create(model=model.id, messages=question)  # type: ignore[arg-type]
+    text = completion.choices[0].message.content or ""
+    assert "Nara" in text and "[1]" in text and "Sources:" in text
+    assert completion.model_extra and completion.model_extra["citations"][0]["n"] == 1
+    stream = sdk.chat.completions.create(model=model.id, messages=question, stream=True)  # type: ignore[arg-type]
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == text
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra and chunks[-1].model_extra["citations"]
+
+
+def test_readyz_is_503_until_the_assistant_is_loaded(core: Assistant) -> None:
+    release = threading.Event()
+
+    def slow_factory() -> Assistant:
+        release.wait(10)
+        return core
+
+    app = create_app(Settings(store=Path("x")), assistant_factory=slow_factory)
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        waiting = client.get("/readyz")
+        chat = client.post("/chat", json={"message": "Where?"})
+        release.set()
+        app.state.runtime.wait(10)
+        ready = client.get("/readyz")
+    assert waiting.status_code == 503 and waiting.headers["retry-after"]
+    assert chat.status_code == 503 and "starting" in chat.json()["detail"]
+    assert ready.json() == {"status": "ready", "documents": 1, "chunks": ready.json()["chunks"]}
+
+
+@pytest.mark.parametrize(
+    ("request_args", "status", "fragment"),
+    [
+        ({"json": {"message": ""}}, 422, "message"),
+        ({"json": {"message": "   "}}, 422, "empty"),
+        ({"json": {"message": "x" * 201}}, 422, "too long"),
+        ({"json": {"message": 5}}, 422, "message"),
+        ({"json": {"message": "Hi", "history": [{"role": "system", "content": "x"}]}}, 422, "role"),
+        (
+            {"json": {"message": "Hi", "history": [{"role": "user", "content": "x"}] * 51}},
+            422,
+            "history",
+        ),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        ({"json": {"message": "x" * 300_000}}, 413, "bytes"),
+    ],
+)
+def test_bad_chat_input_gets_a_clear_4xx(
+    client: TestClient, request_args: dict[str, object], status: int, fragment: str
+) -> None:
+    response = client.post("/chat", **request_args)  # type: ignore[arg-type]
+    assert response.status_code == status
+    assert fragment in response.json()["detail"]
+
+
+def test_openai_requests_need_a_final_user_message(client: TestClient) -> None:
+    response = client.post(
+        "/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "Hi"}]}
+    )
+    assert response.status_code == 422 and "user message" in response.json()["detail"]
+
+
+def test_an_api_key_guards_everything_but_the_page_and_liveness(core: Assistant) -> None:
+    for client in make_client(core, api_key="s3cret"):
+        assert client.get("/").status_code == 200
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 401
+        assert client.get("/docs").status_code == 401
+        wrong = client.post("/chat", json={"message": "Hi"}, headers={"Authorization": "Bearer x"})
+        assert wrong.status_code == 401 and "API key" in wrong.json()["detail"]
+        right = client.get("/readyz", headers={"Authorization": "Bearer s3cret"})
+        assert right.status_code == 200
+
+
+def test_cors_is_closed_unless_origins_are_configured(core: Assistant) -> None:
+    preflight = {"Origin": "https://example.org", "Access-Control-Request-Method": "POST"}
+    for client in make_client(core):
+        closed = client.options("/chat", headers=preflight)
+        assert "access-control-allow-origin" not in closed.headers
+    for client in make_client(core, cors_origins=["https://example.org"]):
+        opened = client.options("/chat", headers=preflight)
+        assert opened.headers["access-control-allow-origin"] == "https://example.org"
+
+
+def test_a_client_over_the_rate_limit_gets_429_with_retry_after(core: Assistant) -> None:
+    settings = Settings(store=Path("x"), rate_limit_per_minute=1, rate_limit_burst=2)
+    app: FastAPI = create_app(settings, assistant_factory=lambda: core)
+    with TestClient(app) as client:
+        app.state.runtime.wait(10)
+        codes = [client.get("/search", params={"q": "Nara"}).status_code for _ in range(3)]
+        limited = client.get("/search", params={"q": "Nara"})
+        assert client.get("/healthz").status_code == 200
+    assert codes == [200, 200, 429]
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+
+
+def test_history_turns_validate_as_the_core_type() -> None:
+    assert Turn(role="user", content="x").role == "user"
