@@ -121,29 +121,20 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question with cited passages (JSON Lines with --json when reading stdin)."""
-    from server.assistant import clean_question
     from server.components import build_assistant
 
     settings = _settings(store)
-    with _user_errors():
-        if question is not None:  # a bad question is refused before the model loads
-            clean_question(question, settings.max_question_chars)
-        assistant = build_assistant(settings, _notify)
-    failures = 0
-    for line in _lines(question):
-        try:
-            answer = assistant.ask(line)
-        except SummitError as exc:  # one bad line of stdin does not stop the others
-            err.print(f"[red]error:[/red] {exc}")
-            failures += 1
-            continue
+    assistant = _load(lambda: build_assistant(settings, _notify), question, settings)
+
+    def show(line: str) -> None:
+        answer = assistant.ask(line)
         if as_json:
             print(answer.model_dump_json())
         else:
             render.print_answer(out, answer)
             out.print()
-    if failures:
-        raise typer.Exit(1)
+
+    _each_input(question, show)
 
 
 @app.command()
@@ -158,14 +149,41 @@ def search(
     """The passages that best match a query, best first (hybrid dense + BM25)."""
     from server.components import build_assistant
 
+    settings = _settings(store)
+    assistant = _load(lambda: build_assistant(settings, _notify), query, settings)
+
+    def show(line: str) -> None:
+        response = assistant.search(line, k)
+        if as_json:
+            print(response.model_dump_json())
+        else:
+            render.print_search(out, response)
+
+    _each_input(query, show)
+
+
+def _load(build: Callable[[], T], argument: str | None, settings: Settings) -> T:
+    """The assistant; a bad question given as argument is refused before the model loads."""
+    from server.assistant import clean_question
+
     with _user_errors():
-        assistant = build_assistant(_settings(store), _notify)
-        for line in _lines(query):
-            response = assistant.search(line, k)
-            if as_json:
-                print(response.model_dump_json())
-            else:
-                render.print_search(out, response)
+        if argument is not None:
+            clean_question(argument, settings.max_question_chars)
+        return build()
+
+
+def _each_input(argument: str | None, handle: Callable[[str], None]) -> None:
+    """handle(argument), or handle each line of stdin; one bad line does not stop the
+    others, and any failure makes the exit status 1."""
+    failures = 0
+    for line in _lines(argument):
+        try:
+            handle(line)
+        except SummitError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            failures += 1
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()

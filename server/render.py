@@ -21,16 +21,9 @@ def print_answer(console: Console, answer: "Answer") -> None:
 
 
 def _print_citation(console: Console, citation: "Citation") -> None:
-    where = ", ".join(
-        part
-        for part in [
-            citation.title or citation.source,
-            citation.section,
-            f"page {citation.page}" if citation.page else None,
-        ]
-        if part
-    )
-    console.print(f"[bold]\\[{citation.n}][/bold] {escape(where)}")
+    from server.plaintext import citation_label
+
+    console.print(f"[bold]\\[{citation.n}][/bold] {escape(citation_label(citation))}")
     console.print(f"    [dim]“{escape(citation.text)}”[/dim]")
 
 

@@ -1,0 +1,156 @@
+"""`/chat` latency and throughput against a running server, beside the bare in-process
+cost of embedding the question plus one Chroma query, measured in the same run.
+
+    python tests/benchmarks/bench_http.py [--url URL] [--store DIR] [--requests 200]
+                                          [--concurrency 1,8,16]
+
+Without --url it starts `summit serve` on a free loopback port (rate limit off) over
+--store (default: a new temporary store, which ingests the bundled corpus), and reports
+the server's peak memory. Questions: tests/qa/dev.jsonl, cycled. Loopback only.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from server.components import build_embedder, open_store  # noqa: E402
+from server.settings import Settings  # noqa: E402
+
+QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "tests/qa/dev.jsonl").open()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url")
+    parser.add_argument("--store", type=Path)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--concurrency", default="1,8,16")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+    with tempfile.TemporaryDirectory() as scratch:
+        store = args.store or Path(scratch) / "store"
+        with _server(args.url, store) as (url, pid):
+            bare = _bare_cost(store)
+            print(json.dumps({"bare_embed_plus_query_ms": bare}))
+            for level in levels:
+                result = _load(url, args.requests, level)
+                result["p50_over_bare_p50"] = round(result["p50_ms"] / bare["p50_ms"], 2)
+                print(json.dumps(result))
+            if pid is not None:
+                print(json.dumps({"server_peak_rss_mb": _peak_rss_mb(pid)}))
+
+
+def _bare_cost(store: Path) -> dict[str, float]:
+    """Embed the question and make one Chroma query, in this process, server idle."""
+    settings = Settings(store=store)
+    embedder = build_embedder(settings)
+    chroma = open_store(settings, embedder)
+    for question in QUESTIONS[:5]:  # warm up
+        chroma.dense_search(embedder.embed_query(question), settings.retrieval_candidates)
+    timings = []
+    for question in QUESTIONS * 3:
+        started = time.perf_counter()
+        chroma.dense_search(embedder.embed_query(question), settings.retrieval_candidates)
+        timings.append((time.perf_counter() - started) * 1000)
+    return _summary(timings)
+
+
+def _load(url: str, requests: int, concurrency: int) -> dict[str, float]:
+    def one(index: int) -> tuple[float, int]:
+        with httpx.Client(timeout=120) as client:
+            started = time.perf_counter()
+            response = client.post(
+                f"{url}/chat", json={"message": QUESTIONS[index % len(QUESTIONS)]}
+            )
+            return (time.perf_counter() - started) * 1000, response.status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, range(requests)))
+    wall = time.perf_counter() - started
+    latencies = [ms for ms, _ in results]
+    errors = sum(1 for _, status in results if status != 200)
+    return {
+        "concurrency": concurrency,
+        "requests": requests,
+        "errors": errors,
+        "throughput_rps": round(requests / wall, 1),
+        **_summary(latencies),
+    }
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1)}
+
+
+@contextmanager
+def _server(url: str | None, store: Path) -> Iterator[tuple[str, int | None]]:
+    if url:
+        yield url.rstrip("/"), None
+        return
+    port = _free_port()
+    env = {**os.environ, "SUMMIT_RATE_LIMIT_PER_MINUTE": "0", "SUMMIT_STORE": str(store)}
+    command = [
+        sys.executable,
+        "-c",
+        "from server.cli import main; main()",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _wait_ready(base: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{base} was not ready after {timeout} s")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+if __name__ == "__main__":
+    main()
