@@ -32,15 +32,18 @@ class Assistant:
         answerer: ExtractiveAnswerer,
         status: Callable[[], StoreStatus],
         max_question_chars: int,
+        max_history_turns: int = 50,
     ) -> None:
         self._retriever = retriever
         self._answerer = answerer
         self._status = status
         self._max_chars = max_question_chars
+        self._max_history = max_history_turns
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         question = self._clean(question)
-        standalone = standalone_question(question, history)
+        recent = list(history)[-self._max_history :] if self._max_history else []
+        standalone = standalone_question(question, recent)
         retrieval = self._retriever.retrieve(standalone, k=self._retrieve_k)
         return self._answerer.answer(question, standalone, retrieval)
 
@@ -51,7 +54,7 @@ class Assistant:
         yields pieces as they are produced, and every front door streams the same events.
         """
         answer = self.ask(question, history)
-        yield CitationsEvent(citations=answer.citations)
+        yield CitationsEvent(answered=answer.answered, citations=answer.citations)
         for piece in _pieces(answer.answer):
             yield DeltaEvent(text=piece)
         yield DoneEvent(answer=answer)

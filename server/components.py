@@ -80,7 +80,11 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
     encoder = CachedEncoder(embedder, settings.sentence_cache_size)
     answerer = ExtractiveAnswerer(encoder, prompts, policy)
     return Assistant(
-        retriever, answerer, lambda: _status_of(settings, store), settings.max_question_chars
+        retriever,
+        answerer,
+        lambda: _status_of(settings, store),
+        settings.max_question_chars,
+        settings.max_history_turns,
     )
 
 

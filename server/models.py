@@ -57,6 +57,7 @@ class CitationsEvent(BaseModel):
     """First event of a streamed answer: the passages the answer cites (or the closest)."""
 
     type: Literal["citations"] = "citations"
+    answered: bool = Field(description="False: these are the closest passages, not sources.")
     citations: list[Citation]
 
 

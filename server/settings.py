@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         default=256 * 1024, ge=1024, description="Largest HTTP request body accepted."
     )
     max_history_turns: int = Field(
-        default=50, ge=0, description="Most earlier messages a chat request may carry."
+        default=50, ge=0, description="Earlier messages a follow-up may draw on (the latest)."
     )
     rate_limit_per_minute: int = Field(
         default=60, ge=0, description="Requests a client may make per minute (0: no limit)."

@@ -1,45 +1,82 @@
-"""A real uvicorn server on a free loopback port, in a background thread."""
+"""A real uvicorn server for an app, on a free port of 127.0.0.1, in a background thread."""
 
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Self
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from server.httpapi.app import create_app
+from server.httpapi.runtime import AssistantFactory
+from server.settings import Settings
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+READY_TIMEOUT_S = 180.0
+
+
+class LiveServer:
+    """An app served by uvicorn in a background thread on a free port of 127.0.0.1."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def start(self, headers: dict[str, str] | None = None) -> Self:
+        """Starts serving and waits until /readyz says the assistant is loaded (the model,
+        the store and, for an empty store, the first ingest)."""
+        self._thread.start()
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            status, body = self.get("/readyz", headers)
+            if status == 200:
+                return self
+            if status != 503 or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the server did not get ready: {status} {body}")
+            time.sleep(0.2)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        for _ in range(200):  # the socket is bound at once; uvicorn accepts a moment later
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as exc:
+                with exc:
+                    return exc.code, exc.read().decode()
+            except (ConnectionError, urllib.error.URLError):
+                time.sleep(0.05)
+        raise RuntimeError(f"nothing answers at {self.url}")
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self._socket.close()
 
 
 @contextmanager
-def running(app: FastAPI, ready_path: str = "/readyz", timeout: float = 180) -> Iterator[str]:
-    """Serve the app until the block ends; yields its base URL once ready_path says 200."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
+def running_server(
+    settings: Settings,
+    assistant_factory: AssistantFactory | None = None,
+    headers: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    server = LiveServer(create_app(settings, assistant_factory)).start(headers=headers)
     try:
-        _wait_ready(base + ready_path, timeout)
-        yield base
+        yield server
     finally:
-        server.should_exit = True
-        thread.join(30)
-
-
-def _wait_ready(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not become ready in {timeout} s")
+        server.stop()

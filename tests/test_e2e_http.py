@@ -8,10 +8,9 @@ import httpx
 import openai
 import pytest
 
-from server.httpapi.app import create_app
 from server.models import Answer
 from server.settings import Settings
-from tests.servers import running
+from tests.servers import running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -19,8 +18,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = tmp_path_factory.mktemp("http") / "store"
-    with running(create_app(Settings(store=store, rate_limit_per_minute=0))) as url:
-        yield url
+    with running_server(Settings(store=store, rate_limit_per_minute=0)) as server:
+        yield server.url
 
 
 def test_readyz_reports_the_ingested_corpus(base_url: str) -> None:

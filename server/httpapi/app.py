@@ -18,7 +18,6 @@ from server.errors import (
     SummitError,
 )
 from server.httpapi import chat_routes, openai_routes, page_routes
-from server.httpapi.deps import TooMuchHistoryError
 from server.httpapi.limits import (
     ApiKeyMiddleware,
     BodySizeMiddleware,
@@ -34,7 +33,6 @@ _RETRY_WHILE_LOADING = "5"
 _STATUS = {
     EmptyQuestionError: 422,
     QuestionTooLongError: 422,
-    TooMuchHistoryError: 422,
     NoQuestionError: 422,
     StoreUnavailableError: 503,
     ModelUnavailableError: 503,
@@ -97,9 +95,9 @@ def _add_guards(app: FastAPI, settings: Settings) -> None:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotReadyError)
     async def not_ready(_: Request, exc: NotReadyError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": exc.detail}, status_code=503, headers={"Retry-After": _RETRY_WHILE_LOADING}
-        )
+        # Retrying helps while the assistant loads, not after it failed to.
+        headers = {"Retry-After": _RETRY_WHILE_LOADING} if exc.transient else {}
+        return JSONResponse({"detail": exc.detail}, status_code=503, headers=headers)
 
     @app.exception_handler(SummitError)
     async def summit_error(_: Request, exc: SummitError) -> JSONResponse:

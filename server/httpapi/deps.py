@@ -5,15 +5,9 @@ from collections.abc import Sequence
 from fastapi import Request
 
 from server.assistant import Assistant, clean_question
-from server.errors import SummitError
 from server.httpapi.runtime import Runtime
 from server.models import Turn
 from server.settings import Settings
-
-
-class TooMuchHistoryError(SummitError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"The conversation history is too long: at most {limit} messages.")
 
 
 def runtime(request: Request) -> Runtime:
@@ -30,8 +24,6 @@ def assistant(request: Request) -> Assistant:
 
 
 def check_question(request: Request, question: str, history: Sequence[Turn] = ()) -> None:
-    """Refuse bad input before any answering starts (so streams never begin with an error)."""
-    limits = settings(request)
-    clean_question(question, limits.max_question_chars)
-    if len(history) > limits.max_history_turns:
-        raise TooMuchHistoryError(limits.max_history_turns)
+    """Refuse a bad question before any answering starts (so streams never begin with an
+    error). A long history is not an error: the core keeps its latest turns."""
+    clean_question(question, settings(request).max_question_chars)

@@ -14,7 +14,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-OPEN_PATHS = frozenset({"/", "/healthz", "/favicon.ico"})
+OPEN_PATHS = frozenset({"/", "/healthz"})
 OPEN_PREFIXES = ("/static/",)
 
 

@@ -14,9 +14,10 @@ AssistantFactory = Callable[[], Assistant]
 
 
 class NotReadyError(Exception):
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, transient: bool) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.transient = transient  # still loading, as opposed to failed
 
 
 class Runtime:
@@ -48,5 +49,5 @@ class Runtime:
         if self._assistant is not None:
             return self._assistant
         if self._failure is not None:
-            raise NotReadyError(f"The assistant is unavailable: {self._failure}")
-        raise NotReadyError("The assistant is starting; try again in a few seconds.")
+            raise NotReadyError(f"The assistant is unavailable: {self._failure}", False)
+        raise NotReadyError("The assistant is starting; try again in a few seconds.", True)
