@@ -229,6 +229,17 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
+@app.command()
+def slack(store: StoreOption = None) -> None:
+    """Run the Slack bot over Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)."""
+    from server.components import build_assistant
+    from server.slack.socket_mode import run_socket_mode
+
+    settings = _settings(store)
+    with _user_errors():
+        run_socket_mode(settings, lambda: build_assistant(settings, _notify))
+
+
 @eval_app.command("qa")
 def eval_qa(
     question_set: Annotated[

@@ -24,3 +24,12 @@ class StoreUnavailableError(SummitError):
 
 class ModelUnavailableError(SummitError):
     """The embedding model cannot be loaded."""
+
+
+class NotReadyError(SummitError):
+    """The assistant is still loading (transient) or failed to load."""
+
+    def __init__(self, detail: str, transient: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.transient = transient

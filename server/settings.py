@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -115,4 +115,26 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(
         default=20, ge=1, description="Requests a client may make at once before the limit."
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"),
+        description="Bot token (xoxb-...): with the signing secret, serves /slack/events.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+        description="Signing secret that Slack's requests are verified with.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"),
+        description="App-level token (xapp-...) for Socket Mode (`summit slack`).",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Slack Web API base URL (a Slack-compatible gateway, or a test stand-in).",
+    )
+    slack_slash_ephemeral: bool = Field(
+        default=True, description="Answer /summit only to the person who asked."
     )

@@ -14,6 +14,7 @@ from server.assistant import Assistant, QuestionTooLongError
 from server.errors import (
     EmptyQuestionError,
     ModelUnavailableError,
+    NotReadyError,
     StoreUnavailableError,
     SummitError,
 )
@@ -25,7 +26,7 @@ from server.httpapi.limits import (
     TokenBucket,
 )
 from server.httpapi.openai_routes import NoQuestionError
-from server.httpapi.runtime import AssistantFactory, NotReadyError, Runtime
+from server.httpapi.runtime import AssistantFactory, Runtime
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,11 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
     app.state.runtime = runtime
     for router in (page_routes.router, chat_routes.router, openai_routes.router):
         app.include_router(router)
+    if settings.slack_bot_token and settings.slack_signing_secret:
+        from server.httpapi.slack_routes import slack_router
+        from server.slack.bot import create_slack_app
+
+        app.include_router(slack_router(create_slack_app(settings, lambda: runtime.assistant)))
     app.mount("/static", StaticFiles(directory=page_routes.STATIC), name="static")
     _add_error_handlers(app)
     _add_guards(app, settings)

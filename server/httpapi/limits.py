@@ -14,12 +14,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-OPEN_PATHS = frozenset({"/", "/healthz"})
+# /slack/events carries Slack's own signature, which slack-bolt verifies.
+OPEN_PATHS = frozenset({"/", "/healthz", "/slack/events"})
 OPEN_PREFIXES = ("/static/",)
 
 
 def is_open(path: str) -> bool:
-    """Paths anyone may fetch: the page, its assets and the liveness probe."""
+    """Paths without the API key or the rate limit: the page, its assets, the liveness
+    probe, and Slack's signed events."""
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 

@@ -8,16 +8,9 @@ import threading
 from collections.abc import Callable
 
 from server.assistant import Assistant
-from server.errors import SummitError
+from server.errors import NotReadyError, SummitError
 
 AssistantFactory = Callable[[], Assistant]
-
-
-class NotReadyError(Exception):
-    def __init__(self, detail: str, transient: bool) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.transient = transient  # still loading, as opposed to failed
 
 
 class Runtime:

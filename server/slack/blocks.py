@@ -1,0 +1,47 @@
+"""An answer as a Slack message: mrkdwn text with [n] markers, a Sources section in Block
+Kit, and a plain-text fallback for notifications."""
+
+from typing import Any
+
+from server.models import Answer, Citation
+from server.plaintext import answer_as_text, citation_label
+
+_QUOTE_CHARS = 280
+_SECTION_CHARS = 2900  # Slack refuses section text over 3,000 characters
+_FALLBACK_CHARS = 3500
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; everything else is shown as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def answer_message(answer: Answer) -> dict[str, Any]:
+    """`text` and `blocks` for chat.postMessage or a response_url."""
+    blocks: list[dict[str, Any]] = [_section(escape(answer.answer))]
+    if answer.citations:
+        heading = "Sources" if answer.answered else "Closest passages"
+        blocks += [{"type": "divider"}, _context(f"*{heading}*")]
+        blocks += [_section(_citation_text(c)) for c in answer.citations]
+    return {"text": _shorten(answer_as_text(answer), _FALLBACK_CHARS), "blocks": blocks}
+
+
+def notice_message(text: str) -> dict[str, Any]:
+    return {"text": text, "blocks": [_section(escape(text))]}
+
+
+def _citation_text(citation: Citation) -> str:
+    quote = escape(_shorten(" ".join(citation.text.split()), _QUOTE_CHARS))
+    return f"*[{citation.n}]* {escape(citation_label(citation))}\n>{quote}"
+
+
+def _section(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _shorten(mrkdwn, _SECTION_CHARS)}}
+
+
+def _context(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
