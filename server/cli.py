@@ -36,7 +36,17 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _settings(store: Path | None) -> Settings:
-    settings = Settings()
+    """Settings from SUMMIT_* variables and .env; a bad value is one line, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        err.print(f"[red]error:[/red] invalid setting ({problems})")
+        raise typer.Exit(2) from None
     return settings.model_copy(update={"store": store}) if store is not None else settings
 
 

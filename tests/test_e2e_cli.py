@@ -180,3 +180,10 @@ def test_held_out_questions_meet_the_quality_floor(store: Path, tmp_path: Path) 
     assert report["refusal_by_kind"]["off_topic"] == 1.0
     assert report["refusal_by_kind"]["near_miss"] >= 0.5
     assert report["over_refusal"] <= 0.1
+
+
+def test_a_bad_setting_is_one_line_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUMMIT_CHUNK_TOKENS", "many")
+    code, out, err = run("status")
+    assert code == 2 and out == ""
+    assert err.startswith("error: invalid setting (chunk_tokens:") and err.count("\n") == 1
