@@ -7,7 +7,7 @@ the slash command answers through a lazy listener), so slow answers never make S
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -26,7 +26,10 @@ AssistantProvider = Callable[[], Assistant]
 
 WORKING_REACTION = "hourglass_flowing_sand"
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_THREAD_TURNS = 20  # earlier messages of a thread read for a follow-up
+_THREAD_TURNS = 20  # earlier messages of a thread a follow-up draws on
+_PAGE_SIZE = 100  # Slack may return fewer a page
+_MAX_PAGES = 50  # bounds the reading of an enormous thread
+_PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 USAGE = "Ask me about the summit documents, for example: /summit Where was the summit held?"
 STARTING = "I'm still starting up; please ask again in a minute."
 UNAVAILABLE = "Sorry, I can't reach the documents right now; please try again later."
@@ -130,11 +133,17 @@ def _not_for_us(event: dict[str, Any], bot_user_id: str | None) -> bool:
     """Bots (this one included), edits, deletions and other subtypes get no reply."""
     return bool(
         event.get("bot_id")
-        or event.get("subtype")
+        or _ignored_subtype(event)
         or (bot_user_id and event.get("user") == bot_user_id)
         or "channel" not in event
         or "ts" not in event
     )
+
+
+def _ignored_subtype(message: dict[str, Any]) -> bool:
+    """Edits, deletions, joins, bot posts...: all but a person's message with a file or one
+    also sent to the channel."""
+    return message.get("subtype") not in _PERSON_SUBTYPES
 
 
 def _question(event: dict[str, Any]) -> str:
@@ -144,23 +153,34 @@ def _question(event: dict[str, Any]) -> str:
 def _thread_history(
     client: WebClient, event: dict[str, Any], bot_user_id: str | None
 ) -> list[Turn]:
-    """The thread's earlier messages as conversation turns, oldest first."""
-    try:
-        replies = client.conversations_replies(
-            channel=event["channel"], ts=event["thread_ts"], limit=_THREAD_TURNS * 2
-        )
-    except SlackApiError:
-        log.warning("could not read the thread %s", event.get("thread_ts"))
-        return []
+    """The thread's latest earlier messages as conversation turns, oldest first."""
     turns = []
-    for message in replies.get("messages") or []:
-        if message.get("ts") == event["ts"] or message.get("subtype"):
+    for message in _thread_messages(client, event["channel"], event["thread_ts"]):
+        if message.get("ts") == event["ts"] or _ignored_subtype(message):
             continue
         from_bot = bool(message.get("bot_id")) or message.get("user") == bot_user_id
         text = str(message.get("text", "")) if from_bot else _question(message)
         if text:
             turns.append(Turn(role="assistant" if from_bot else "user", content=text))
     return turns[-_THREAD_TURNS:]
+
+
+def _thread_messages(client: WebClient, channel: str, thread_ts: str) -> Iterator[dict[str, Any]]:
+    """Every message of the thread, oldest first: Slack pages them (15 a page for many
+    apps), and the latest ones are the ones a follow-up leans on."""
+    cursor = None
+    for _ in range(_MAX_PAGES):
+        try:
+            page = client.conversations_replies(
+                channel=channel, ts=thread_ts, limit=_PAGE_SIZE, cursor=cursor
+            )
+        except SlackApiError as exc:
+            log.warning("could not read the thread %s: %s", thread_ts, exc.response.get("error"))
+            return
+        yield from page.get("messages") or []
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return
 
 
 def _react(call: Callable[..., Any], channel: str, ts: str) -> None:
