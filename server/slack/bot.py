@@ -77,7 +77,9 @@ class SlackResponder:
         client: WebClient,
         context: dict[str, Any],
     ) -> None:
-        if event.get("channel_type") == "im":  # channel messages come as app_mention
+        # Every message event needs a listener, or bolt answers Slack 404 and Slack retries;
+        # channel messages that mention the bot come as app_mention, so only DMs go on.
+        if event.get("channel_type") == "im":
             self._reply_in_thread(event, body, client, context.get("bot_user_id"))
 
     def ack_command(self, ack: Ack, command: dict[str, Any]) -> None:
