@@ -6,6 +6,7 @@ tokens included.
 """
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -43,10 +44,12 @@ class Chunker:
         return chunks
 
     def _fit_title(self, title: str | None) -> str | None:
-        """The title, cut to a quarter of the model's length: it is embedded with each chunk."""
+        """The title, cut to a quarter of the model's length and half the chunk size: it is
+        embedded with each chunk and must leave room for the text."""
         if title is None:
             return None
-        pieces = self._fit(title, self._policy.max_tokens // 4)
+        limit = min(self._policy.max_tokens // 4, self._policy.target_tokens // 2)
+        pieces = self._fit(title, limit)
         return pieces[0] if len(pieces) == 1 else f"{pieces[0]} …"
 
     def _pack(self, block: Block, budget: int) -> Iterator[str]:
@@ -117,6 +120,7 @@ def _chunk_id(document: SourceDocument, block: Block, text: str, seen: dict[str,
     """An id from content: the same passage of the same document keeps its id."""
     key = "\x00".join(
         [
+            json.dumps(document.metadata, sort_keys=True, default=str),
             document.source,
             document.doc_id,
             document.title or "",

@@ -96,13 +96,23 @@ def load_jsonl(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
     is a LoadError, so that its documents already in the store are kept.
     """
     documents: list[SourceDocument] = []
+    first_line: dict[str, int] = {}
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            documents.append(_jsonl_record(path, line))
+            document = _jsonl_record(path, line)
         except LoadError as exc:
             on_skip(f"{path}:{number}", str(exc))
+            continue
+        if document.doc_id in first_line:  # one id, one document: the first line wins
+            on_skip(
+                f"{path}:{number}",
+                f"repeats id {document.doc_id!r} of line {first_line[document.doc_id]}",
+            )
+            continue
+        first_line[document.doc_id] = number
+        documents.append(document)
     if not documents:
         raise LoadError("no valid JSON Lines record")
     return documents

@@ -128,6 +128,8 @@ class IngestPipeline:
         plan.to_add.extend(c for c in chunks if stored is None or c.chunk_id not in stored)
 
     def _write(self, plan: _Plan, progress: Progress | None) -> None:
+        # A chunk that is being added is never deleted, whatever planned it.
+        plan.to_delete -= {c.chunk_id for c in plan.to_add}
         total = len(plan.to_add)
         for start in range(0, total, self._batch_size):
             batch = plan.to_add[start : start + self._batch_size]

@@ -115,16 +115,17 @@ class CachedEncoder:
 
     def encode(self, texts: list[str]) -> Any:
         """Unit vectors, one row per text, as SentenceEmbedder.encode gives them."""
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        fresh = self._embedder.encode(missing) if missing else []
-        with self._lock:
-            for text, vector in zip(missing, fresh, strict=True):
-                self._vectors[text] = vector
-            rows = []
-            for text in texts:
+        with self._lock:  # copy the hits out: another thread may evict them meanwhile
+            found = {t: self._vectors[t] for t in dict.fromkeys(texts) if t in self._vectors}
+            for text in found:
                 self._vectors.move_to_end(text)
-                rows.append(self._vectors[text])
-            while len(self._vectors) > self._capacity:
-                self._vectors.popitem(last=False)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(zip(missing, self._embedder.encode(missing), strict=True))
+            with self._lock:
+                for text in missing:
+                    self._vectors[text] = found[text]
+                while len(self._vectors) > self._capacity:
+                    self._vectors.popitem(last=False)
+        rows = [found[text] for text in texts]
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)

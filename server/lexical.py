@@ -103,10 +103,11 @@ class LexicalIndex:
         try:
             manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
             chunk_ids = list(manifest["chunk_ids"])
+            doc_freq, version = dict(manifest["df"]), str(manifest["version"])
             retriever = bm25s.BM25.load(str(folder / "bm25")) if chunk_ids else bm25s.BM25()
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: rebuild
             return None
-        return cls(retriever, chunk_ids, dict(manifest["df"]), str(manifest["version"]))
+        return cls(retriever, chunk_ids, doc_freq, version)
 
 
 def build_from_records(records: Iterable[tuple[str, str]], version: str) -> LexicalIndex:

@@ -22,3 +22,14 @@ def test_the_cache_forgets_the_least_recently_used_beyond_its_capacity() -> None
     cache.encode(["three"])  # evicts "two", the least recently used
     cache.encode(["one", "two"])
     assert fake.embedded == ["one", "two", "three", "two"]
+
+
+def test_concurrent_use_with_evictions_never_loses_a_vector() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = CachedEncoder(FakeEmbedder(), capacity=5)
+    batches = [[f"word{(i + j) % 40}" for j in range(8)] for i in range(400)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(cache.encode, batches))
+    for batch, vectors in zip(batches, results, strict=True):
+        np.testing.assert_allclose(vectors, FakeEmbedder().encode(batch))

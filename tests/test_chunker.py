@@ -39,3 +39,10 @@ def test_chunk_ids_come_from_content() -> None:
     edited = make_chunker().chunk(doc("One sentence. Another one, edited."))
     assert [c.chunk_id for c in first] == [c.chunk_id for c in again]
     assert [c.chunk_id for c in first] != [c.chunk_id for c in edited]
+
+
+def test_a_long_title_leaves_room_for_the_text() -> None:
+    title = " ".join(["headline"] * 15)
+    chunks = make_chunker(target=16, maximum=64).chunk(doc("The summit was held in Nara.", title))
+    assert " ".join(c.text for c in chunks) == "The summit was held in Nara."
+    assert len(chunks) <= 2  # cut between words, not into characters

@@ -256,5 +256,21 @@ def test_a_client_over_the_rate_limit_gets_429_with_retry_after(core: Assistant)
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
 
 
+def test_an_unchecked_authorization_header_does_not_escape_the_rate_limit(
+    core: Assistant,
+) -> None:
+    settings = Settings(store=Path("x"), rate_limit_per_minute=1, rate_limit_burst=1)
+    app: FastAPI = create_app(settings, assistant_factory=lambda: core)
+    with TestClient(app) as client:
+        app.state.runtime.wait(10)
+        codes = [
+            client.get(
+                "/search", params={"q": "Nara"}, headers={"Authorization": f"Bearer {n}"}
+            ).status_code
+            for n in range(3)
+        ]
+    assert codes == [200, 429, 429]
+
+
 def test_history_turns_validate_as_the_core_type() -> None:
     assert Turn(role="user", content="x").role == "user"

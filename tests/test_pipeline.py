@@ -113,3 +113,29 @@ def test_a_missing_path_is_an_error_before_anything_changes(
     with pytest.raises(PathNotFoundError, match="No such file or folder"):
         pipeline.ingest([docs, docs / "missing.md"])
     assert pipeline.store.count() == 0
+
+
+def test_a_repeated_jsonl_id_keeps_the_first_record_and_stays_stable(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    path = tmp_path / "dup.jsonl"
+    path.write_text(
+        '{"_id": "1", "text": "Alpha text."}\n{"_id": "1", "text": "Beta text."}\n'
+        '{"_id": "1", "text": "Alpha text."}\n'
+    )
+    reports = [pipeline.ingest([path]) for _ in range(3)]
+    assert [r.chunks for r in reports] == [1, 1, 1]
+    assert [s.path.rsplit(":", 1)[1] for s in reports[0].skipped] == ["2", "3"]
+    assert [text for _, text, _ in pipeline.store.records()] == ["Alpha text."]
+
+
+def test_a_metadata_change_alone_updates_the_document(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    path = tmp_path / "meta.jsonl"
+    path.write_text('{"_id": "1", "text": "Alpha.", "metadata": {"year": 2023}}\n')
+    pipeline.ingest([path])
+    path.write_text('{"_id": "1", "text": "Alpha.", "metadata": {"year": 2024}}\n')
+    report = pipeline.ingest([path])
+    [(_, _, meta)] = list(pipeline.store.records())
+    assert (report.updated, report.chunks, meta["meta_year"]) == (1, 1, 2024)

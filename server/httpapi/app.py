@@ -81,10 +81,11 @@ def _default_factory(settings: Settings) -> AssistantFactory:
 
 def _add_guards(app: FastAPI, settings: Settings) -> None:
     """Added innermost first: CORS ends up outermost, so preflights are answered first."""
+    checks_keys = settings.api_key is not None and bool(settings.api_key.get_secret_value())
     if settings.rate_limit_per_minute:
         bucket = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        app.add_middleware(RateLimitMiddleware, bucket=bucket)
-    if settings.api_key is not None and settings.api_key.get_secret_value():
+        app.add_middleware(RateLimitMiddleware, bucket=bucket, key_by_api_key=checks_keys)
+    if checks_keys and settings.api_key is not None:
         app.add_middleware(
             ApiKeyMiddleware,
             api_key=settings.api_key.get_secret_value(),

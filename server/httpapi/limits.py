@@ -17,6 +17,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # /slack/events carries Slack's own signature, which slack-bolt verifies.
 OPEN_PATHS = frozenset({"/", "/healthz", "/slack/events"})
 OPEN_PREFIXES = ("/static/",)
+_MAX_CLIENTS = 10_000  # buckets kept before idle ones are forgotten
 
 
 def is_open(path: str) -> bool:
@@ -122,6 +123,8 @@ class TokenBucket:
         """0 when the request may go on, else the seconds until it may."""
         with self._lock:
             now = self._clock()
+            if len(self._buckets) > _MAX_CLIENTS:
+                self._forget_idle(now)
             tokens, last = self._buckets.get(client, (self._burst, now))
             tokens = min(self._burst, tokens + (now - last) * self._rate)
             if tokens >= 1:
@@ -130,19 +133,30 @@ class TokenBucket:
             self._buckets[client] = (tokens, now)
             return (1 - tokens) / self._rate
 
+    def _forget_idle(self, now: float) -> None:
+        """A bucket idle long enough to be full again is the same as no bucket."""
+        refill = self._burst / self._rate
+        self._buckets = {
+            c: (t, last) for c, (t, last) in self._buckets.items() if now - last < refill
+        }
+
 
 class RateLimitMiddleware:
-    """429 with Retry-After once a client (its API key, else its address) is over the limit."""
+    """429 with Retry-After once a client is over the limit. A client is its API key when
+    keys are checked (the key middleware runs first), else its address: an unchecked header
+    would let anyone pick a fresh bucket."""
 
-    def __init__(self, app: ASGIApp, bucket: TokenBucket) -> None:
+    def __init__(self, app: ASGIApp, bucket: TokenBucket, key_by_api_key: bool) -> None:
         self._app = app
         self._bucket = bucket
+        self._key_by_api_key = key_by_api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_open(scope["path"]) or scope["path"] == "/readyz":
             await self._app(scope, receive, send)
             return
-        client = _header(scope, b"authorization") or (scope.get("client") or ("?",))[0]
+        address = str((scope.get("client") or ("?",))[0])
+        client = (_header(scope, b"authorization") if self._key_by_api_key else None) or address
         wait = self._bucket.take(str(client))
         if wait > 0:
             await send_error(
