@@ -137,7 +137,7 @@ class ChunkStore:
 
     def dense_search(self, vector: list[float], k: int) -> list[tuple[Chunk, float]]:
         """The k nearest chunks with their cosine similarity, best first."""
-        if k <= 0 or self.count() == 0:
+        if k <= 0:  # an empty collection simply has no hits
             return []
         hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(vector, k=k)
         return [
