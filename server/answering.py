@@ -6,21 +6,21 @@ state the kind of fact asked for. When no sentence passes, the answer says plain
 documents do not hold it and offers the closest passages instead of guessing.
 """
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ingest.sentences import split_sentences
 from server.embeddings import CachedEncoder
-from server.lexical import analyze
-from server.models import Answer, Citation
+from server.models import Answer, AnswerEvent, Citation, CitationsEvent, DeltaEvent, DoneEvent
 from server.prompts import PromptLibrary
-from server.question import FactKind, fact_kind, states_fact_kind, subject_terms
+from server.question import FactKind, fact_kind, states_fact_kind, subject_terms, term_coverage
 from server.retrieval import Passage, Retrieval
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
 _RELATIVE_RELEVANCE = 0.8  # further sentences must be this close to the best one
-_MIN_PREFIX = 4  # shortest stem that may match by prefix
 _ALL_TERMS = 1.0 - 1e-9  # coverage of every subject term, allowing for rounding
 
 
@@ -68,8 +68,12 @@ class ExtractiveAnswerer:
         candidates = self._candidates(standalone, passages, retrieval.query_vector)
         chosen = self._choose(candidates, fact_kind(standalone))
         if not chosen:
-            return self._no_answer(question, retrieval.passages)
+            return self.no_answer(question, retrieval.passages)
         return _compose(question, chosen, passages)
+
+    def stream(self, question: str, standalone: str, retrieval: Retrieval) -> Iterator[AnswerEvent]:
+        """The answer as events; it exists whole before its first piece."""
+        yield from answer_events(self.answer(question, standalone, retrieval))
 
     def _candidates(
         self, question: str, passages: list[Passage], query_vector: list[float]
@@ -85,7 +89,7 @@ class ExtractiveAnswerer:
         vectors = self._encoder.encode([sentence for _, _, sentence in unique])
         similarities = vectors @ np.asarray(query_vector, dtype=vectors.dtype)
         terms = subject_terms(question)
-        coverages = [_coverage(terms, _context(passage)) for passage in passages]
+        coverages = [term_coverage(terms, passage_context(passage)) for passage in passages]
         return [
             _Candidate(
                 rank,
@@ -93,7 +97,7 @@ class ExtractiveAnswerer:
                 sentence,
                 float(similarity),
                 coverages[rank],
-                _coverage(terms, sentence),
+                term_coverage(terms, sentence),
             )
             for (rank, index, sentence), similarity in zip(unique, similarities, strict=True)
         ]
@@ -108,13 +112,14 @@ class ExtractiveAnswerer:
         floor = supported[0].relevance * _RELATIVE_RELEVANCE
         return [c for c in supported if c.relevance >= floor][: policy.max_sentences]
 
-    def _no_answer(self, question: str, passages: list[Passage]) -> Answer:
+    def no_answer(self, question: str, passages: list[Passage]) -> Answer:
+        """The documents do not hold the answer: say so and offer the closest passages."""
         closest = passages[:_CLOSEST_PASSAGES]
         return Answer(
             question=question,
             answer=self._prompts.render("no_answer"),
             answered=False,
-            citations=[_citation(n, p) for n, p in enumerate(closest, start=1)],
+            citations=[citation_of(n, p) for n, p in enumerate(closest, start=1)],
         )
 
 
@@ -131,29 +136,10 @@ def _supports(candidate: _Candidate, policy: AnswerPolicy, kind: FactKind) -> bo
     )
 
 
-def _context(passage: Passage) -> str:
+def passage_context(passage: Passage) -> str:
+    """The passage with its title and section: what the words of an answer may come from."""
     chunk = passage.chunk
     return " ".join(filter(None, [chunk.title, chunk.section, chunk.text]))
-
-
-def _coverage(terms: dict[str, float], text: str) -> float:
-    """Weighted share of the question's subject terms found in the text."""
-    total = sum(terms.values())
-    if not total:
-        return 0.0
-    present = set(analyze([text])[0])
-    return sum(w for term, w in terms.items() if _matches(term, present)) / total
-
-
-def _matches(term: str, present: set[str]) -> bool:
-    """Exact stem match, or one stem extends the other (Japan / Japanese, Korea / Korean):
-    the stemmer handles inflection, not derivation."""
-    if term in present:
-        return True
-    return len(term) >= _MIN_PREFIX and any(
-        len(other) >= _MIN_PREFIX and (other.startswith(term) or term.startswith(other))
-        for other in present
-    )
 
 
 def _compose(question: str, chosen: list[_Candidate], passages: list[Passage]) -> Answer:
@@ -171,11 +157,11 @@ def _compose(question: str, chosen: list[_Candidate], passages: list[Passage]) -
     for c in sorted(chosen, key=reading_order):
         n = numbers.setdefault(c.passage_rank, len(numbers) + 1)
         parts.append(f"{c.sentence} [{n}]")
-    citations = [_citation(n, passages[rank]) for rank, n in numbers.items()]
+    citations = [citation_of(n, passages[rank]) for rank, n in numbers.items()]
     return Answer(question=question, answer=" ".join(parts), answered=True, citations=citations)
 
 
-def _citation(n: int, passage: Passage) -> Citation:
+def citation_of(n: int, passage: Passage) -> Citation:
     chunk = passage.chunk
     return Citation(
         n=n,
@@ -188,3 +174,18 @@ def _citation(n: int, passage: Passage) -> Citation:
         text=chunk.text,
         score=round(passage.score, 6),
     )
+
+
+def answer_events(answer: Answer) -> Iterator[AnswerEvent]:
+    """A finished answer as the events of a stream: citations, pieces of text, the whole."""
+    yield CitationsEvent(answered=answer.answered, citations=answer.citations)
+    for piece in _pieces(answer.answer):
+        yield DeltaEvent(text=piece)
+    yield DoneEvent(answer=answer)
+
+
+def _pieces(text: str, words: int = 4) -> Iterator[str]:
+    """The text a few words at a time, spaces kept, so the pieces join back to the text."""
+    tokens = re.findall(r"\S+\s*", text)
+    for start in range(0, len(tokens), words):
+        yield "".join(tokens[start : start + words])

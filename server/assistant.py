@@ -1,23 +1,37 @@
 """The one answer function every front door calls."""
 
-import re
 from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
-from server.answering import ExtractiveAnswerer
-from server.condense import standalone_question
+from server.condense import RuleCondenser
 from server.errors import EmptyQuestionError, SummitError
 from server.models import (
     Answer,
     AnswerEvent,
-    CitationsEvent,
-    DeltaEvent,
     DoneEvent,
     SearchResponse,
     SearchResult,
     StoreStatus,
     Turn,
 )
-from server.retrieval import HybridRetriever
+from server.retrieval import HybridRetriever, Retrieval
+
+
+class Answerer(Protocol):
+    """Writes the answer from the retrieved passages: extractive, or a language model."""
+
+    @property
+    def passages_read(self) -> int: ...
+
+    def stream(
+        self, question: str, standalone: str, retrieval: Retrieval
+    ) -> Iterator[AnswerEvent]: ...
+
+
+class Condenser(Protocol):
+    """Turns a follow-up into a question that stands alone, for retrieval."""
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str: ...
 
 
 class QuestionTooLongError(SummitError):
@@ -29,35 +43,36 @@ class Assistant:
     def __init__(
         self,
         retriever: HybridRetriever,
-        answerer: ExtractiveAnswerer,
+        answerer: Answerer,
         status: Callable[[], StoreStatus],
         max_question_chars: int,
         max_history_turns: int = 50,
+        condenser: Condenser | None = None,
     ) -> None:
         self._retriever = retriever
         self._answerer = answerer
+        self._condenser = condenser or RuleCondenser()
         self._status = status
         self._max_chars = max_question_chars
         self._max_history = max_history_turns
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        question = self._clean(question)
-        recent = list(history)[-self._max_history :] if self._max_history else []
-        standalone = standalone_question(question, recent)
-        retrieval = self._retriever.retrieve(standalone, k=self._retrieve_k)
-        return self._answerer.answer(question, standalone, retrieval)
+        for event in self.ask_stream(question, history):
+            if isinstance(event, DoneEvent):
+                return event.answer
+        raise RuntimeError("the answerer ended without an answer")
 
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerEvent]:
         """The answer as events: its citations, the text in pieces, then the whole answer.
 
-        The extractive answer exists whole before its first piece; a generating backend
-        yields pieces as they are produced, and every front door streams the same events.
+        Every front door streams these same events; a language model yields pieces as it
+        writes them, and the last event carries the answer as checked against its passages.
         """
-        answer = self.ask(question, history)
-        yield CitationsEvent(answered=answer.answered, citations=answer.citations)
-        for piece in _pieces(answer.answer):
-            yield DeltaEvent(text=piece)
-        yield DoneEvent(answer=answer)
+        question = self._clean(question)
+        recent = list(history)[-self._max_history :] if self._max_history else []
+        standalone = self._condenser.standalone(question, recent)
+        retrieval = self._retriever.retrieve(standalone, k=self._answerer.passages_read)
+        yield from self._answerer.stream(question, standalone, retrieval)
 
     def search(self, query: str, k: int = 10) -> SearchResponse:
         query = self._clean(query)
@@ -76,22 +91,11 @@ class Assistant:
         ]
         return SearchResponse(query=query, results=results)
 
-    @property
-    def _retrieve_k(self) -> int:
-        return self._answerer.passages_read
-
     def status(self) -> StoreStatus:
         return self._status()
 
     def _clean(self, text: str) -> str:
         return clean_question(text, self._max_chars)
-
-
-def _pieces(text: str, words: int = 4) -> Iterator[str]:
-    """The text a few words at a time, spaces kept, so the pieces join back to the text."""
-    tokens = re.findall(r"\S+\s*", text)
-    for start in range(0, len(tokens), words):
-        yield "".join(tokens[start : start + words])
 
 
 def clean_question(text: str, max_chars: int) -> str:

@@ -33,11 +33,10 @@ def run_chat(assistant: Assistant, settings: Settings, console: Console) -> None
         if not question.strip():
             continue
         try:
-            answer = assistant.ask(question, history)
+            answer = render.print_answer_stream(console, assistant.ask_stream(question, history))
         except SummitError as exc:
             console.print(f"[red]{exc}[/red]")
             continue
-        render.print_answer(console, answer)
         console.print()
         history += [
             Turn(role="user", content=question),

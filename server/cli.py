@@ -42,12 +42,15 @@ def _settings(store: Path | None) -> Settings:
     try:
         settings = Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e["loc"], e["msg"]) for e in exc.errors())
         err.print(f"[red]error:[/red] invalid setting ({problems})")
         raise typer.Exit(2) from None
     return settings.model_copy(update={"store": store}) if store is not None else settings
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    return f"{'.'.join(map(str, location))}: {message}" if location else message
 
 
 @contextmanager
@@ -137,11 +140,10 @@ def ask(
     assistant = _load(lambda: build_assistant(settings, _notify), question, settings)
 
     def show(line: str) -> None:
-        answer = assistant.ask(line)
         if as_json:
-            print(answer.model_dump_json())
+            print(assistant.ask(line).model_dump_json())
         else:
-            render.print_answer(out, answer)
+            render.print_answer_stream(out, assistant.ask_stream(line))
             out.print()
 
     _each_input(question, show)

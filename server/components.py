@@ -6,8 +6,12 @@ from pathlib import Path
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline, IngestReport, Progress, sync_lexical_index
 from server.answering import AnswerPolicy, ExtractiveAnswerer
-from server.assistant import Assistant
+from server.assistant import Answerer, Assistant, Condenser
+from server.chat_models import ReplyStream, build_chat_model
+from server.condense import ModelCondenser, RuleCondenser
 from server.embeddings import CachedEncoder, SentenceEmbedder, model_label
+from server.grounding import CitationVerifier, GroundingPolicy
+from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
@@ -78,14 +82,35 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         strong_similarity=settings.strong_similarity,
     )
     encoder = CachedEncoder(embedder, settings.sentence_cache_size)
-    answerer = ExtractiveAnswerer(encoder, prompts, policy)
+    extractive = ExtractiveAnswerer(encoder, prompts, policy)
+    answerer, condenser = _writer(settings, encoder, prompts, extractive)
     return Assistant(
         retriever,
         answerer,
         lambda: _status_of(settings, store),
         settings.max_question_chars,
         settings.max_history_turns,
+        condenser,
     )
+
+
+def _writer(
+    settings: Settings,
+    encoder: CachedEncoder,
+    prompts: PromptLibrary,
+    extractive: ExtractiveAnswerer,
+) -> tuple[Answerer, Condenser]:
+    """Who writes answers and condenses follow-ups: a language model if one is configured."""
+    model = build_chat_model(settings)
+    if model is None:
+        return extractive, RuleCondenser()
+    replies = ReplyStream(model, settings.llm_timeout)
+    grounding = GroundingPolicy(
+        min_coverage=settings.grounding_min_coverage,
+        min_similarity=settings.grounding_min_similarity,
+    )
+    answerer = LlmAnswerer(replies, prompts, CitationVerifier(encoder, grounding), extractive)
+    return answerer, ModelCondenser(replies, prompts, settings.max_question_chars)
 
 
 def store_status(settings: Settings) -> StoreStatus:

@@ -1,10 +1,16 @@
-"""Turning a follow-up into a standalone question, by rule (no model needed)."""
+"""Turning a follow-up into a standalone question: by rule, or by the language model."""
 
+import json
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from server.models import Turn
 from server.question import content_terms
+
+if TYPE_CHECKING:
+    from server.chat_models import ReplyStream
+    from server.prompts import PromptLibrary
 
 _ELLIPTICAL_START = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|what else|and what|why so|why not|"
@@ -17,6 +23,13 @@ _ANAPHORA = re.compile(
     re.IGNORECASE,
 )
 _SHORT = 2  # content terms: fewer than this and a question cannot stand alone
+
+
+class RuleCondenser:
+    """Condensing by rule: no model, no cost, good for questions that lean on one before."""
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        return standalone_question(question, history)
 
 
 def standalone_question(question: str, history: Sequence[Turn]) -> str:
@@ -44,3 +57,53 @@ def leans_on_context(question: str) -> bool:
         or _ANAPHORA.search(question)
         or len(content_terms(question)) < _SHORT
     )
+
+
+class ModelCondenser:
+    """Condensing by the language model, which resolves references a rule cannot
+    ("her hometown", "the second agreement"); the rule answers when the model fails."""
+
+    _TURNS = 6  # the latest messages the model reads; older ones rarely hold the referent
+    _TURN_CHARS = 600  # an earlier answer is cut to this: its opening names the subject
+
+    def __init__(self, replies: "ReplyStream", prompts: "PromptLibrary", max_chars: int) -> None:
+        self._replies = replies
+        self._prompts = prompts
+        self._max_chars = max_chars
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        if not any(turn.role == "user" for turn in history):
+            return question.strip()
+        from langchain_core.messages import HumanMessage
+
+        from server.chat_models import GenerationError
+
+        prompt = self._prompts.render(
+            "llm_condense", conversation=self._conversation(history), question=question
+        )
+        try:
+            reply = self._replies.complete([HumanMessage(prompt)])
+        except GenerationError:
+            return standalone_question(question, history)
+        rewritten = _first_line(reply)
+        if not rewritten or len(rewritten) > self._max_chars:
+            return standalone_question(question, history)
+        return rewritten
+
+    def _conversation(self, history: Sequence[Turn]) -> str:
+        """Each turn JSON-quoted, so a message cannot pass for instructions."""
+        lines = []
+        for turn in list(history)[-self._TURNS :]:
+            content = " ".join(turn.content.split())[: self._TURN_CHARS]
+            lines.append(f"{turn.role}: {json.dumps(content, ensure_ascii=False)}")
+        return "\n".join(lines).replace("<", "\\u003c")
+
+
+def _first_line(reply: str) -> str:
+    """The question the model wrote, without a label or quotes it may have added."""
+    for line in reply.splitlines():
+        line = re.sub(r"^\s*(standalone question|question)\s*:\s*", "", line, flags=re.I)
+        line = line.strip().strip("\"'“”").strip()
+        if line:
+            return line
+    return ""

@@ -22,6 +22,21 @@ class Answer(BaseModel):
     answer: str
     answered: bool = Field(description="False when the documents do not hold the answer.")
     citations: list[Citation]
+    mode: Literal["extractive", "llm"] = Field(
+        default="extractive",
+        description="extractive: sentences quoted from the passages; llm: written by a "
+        "language model, every sentence checked against the passages it cites.",
+    )
+    dropped: list[str] = Field(
+        default_factory=list,
+        description="Sentences of the model's reply removed because no cited passage "
+        "supports them.",
+    )
+    notice: str | None = Field(
+        default=None,
+        description="Why the answer is not what was asked for (for example: the language "
+        "model was unreachable, so the answer is extractive).",
+    )
 
 
 class SearchResult(BaseModel):

@@ -13,13 +13,22 @@ def answer_as_text(answer: Answer) -> str:
 
 
 def sources_as_text(answer: Answer) -> str:
-    """What follows the answer text: a blank line and the numbered sources, or nothing."""
-    if not answer.citations:
-        return ""
-    heading = "Sources:" if answer.answered else "Closest passages:"
-    lines = ["", "", heading]
-    lines += [f"[{c.n}] {citation_label(c)}: “{_quote(c.text)}”" for c in answer.citations]
-    return "\n".join(lines)
+    """What follows the answer text: the checks' notes, then the numbered sources."""
+    lines = [f"\n\n{note}" for note in check_notes(answer)]
+    if answer.citations:
+        heading = "Sources:" if answer.answered else "Closest passages:"
+        lines += ["\n\n" + heading]
+        lines += [f"\n[{c.n}] {citation_label(c)}: “{_quote(c.text)}”" for c in answer.citations]
+    return "".join(lines)
+
+
+def check_notes(answer: Answer) -> list[str]:
+    """Why the answer differs from what a language model wrote, one note a line."""
+    notes = [answer.notice] if answer.notice else []
+    if answer.dropped:
+        removed = "; ".join(f"“{sentence}”" for sentence in answer.dropped)
+        notes.append(f"Removed because no cited passage supports it: {removed}")
+    return notes
 
 
 def citation_label(citation: Citation) -> str:

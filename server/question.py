@@ -3,7 +3,7 @@
 import re
 from enum import Enum
 
-from server.lexical import analyze_words, stem
+from server.lexical import analyze, analyze_words, stem
 
 # Stems of words that shape a question rather than name its subject.
 _QUESTION_STEMS = frozenset(
@@ -58,6 +58,7 @@ class FactKind(Enum):
     STATEMENT = "statement"
 
 
+_MIN_PREFIX = 4  # shortest stem that may match by prefix
 _COMMONEST_ZIPF = 7.0  # Zipf frequency of the commonest English words ("of", "and")
 _MIN_WEIGHT = 0.5
 
@@ -108,3 +109,23 @@ def states_fact_kind(sentence: str, kind: FactKind) -> bool:
     if kind is FactKind.STATEMENT:
         return bool(_STATEMENT.search(sentence))
     return True
+
+
+def term_coverage(terms: dict[str, float], text: str) -> float:
+    """Weighted share of the subject terms found in the text."""
+    total = sum(terms.values())
+    if not total:
+        return 0.0
+    present = set(analyze([text])[0])
+    return sum(w for term, w in terms.items() if _matches(term, present)) / total
+
+
+def _matches(term: str, present: set[str]) -> bool:
+    """Exact stem match, or one stem extends the other (Japan / Japanese, Korea / Korean):
+    the stemmer handles inflection, not derivation."""
+    if term in present:
+        return True
+    return len(term) >= _MIN_PREFIX and any(
+        len(other) >= _MIN_PREFIX and (other.startswith(term) or term.startswith(other))
+        for other in present
+    )

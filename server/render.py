@@ -1,5 +1,6 @@
 """Terminal rendering of answers, search results and reports (rich)."""
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -8,11 +9,41 @@ from rich.markup import escape
 if TYPE_CHECKING:  # importing these pulls in the model and store libraries
     from ingest.pipeline import IngestReport
     from server.evaluation import QAReport
-    from server.models import Answer, Citation, SearchResponse, StoreStatus
+    from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
 
 
 def print_answer(console: Console, answer: "Answer") -> None:
     console.print(escape(answer.answer))
+    _print_after_text(console, answer)
+
+
+def print_answer_stream(console: Console, events: "Iterable[AnswerEvent]") -> "Answer":
+    """The answer's text as it is written, then its checked form if that differs."""
+    from server.models import DeltaEvent, DoneEvent
+
+    streamed = ""
+    for event in events:
+        if isinstance(event, DeltaEvent):
+            console.print(escape(event.text), end="")
+            console.file.flush()
+            streamed += event.text
+        elif isinstance(event, DoneEvent):
+            answer = event.answer
+    if streamed:
+        console.print()
+    if answer.answer.strip() != streamed.strip():
+        if streamed:
+            console.print("\n[bold]Checked against the sources:[/bold]")
+        console.print(escape(answer.answer))
+    _print_after_text(console, answer)
+    return answer
+
+
+def _print_after_text(console: Console, answer: "Answer") -> None:
+    from server.plaintext import check_notes
+
+    for note in check_notes(answer):
+        console.print(f"[yellow]{escape(note)}[/yellow]")
     if answer.citations:
         heading = "Sources" if answer.answered else "Closest passages"
         console.print(f"\n[bold]{heading}[/bold]")

@@ -1,9 +1,10 @@
 """The one Settings object, built at each entry point and passed down."""
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +94,41 @@ class Settings(BaseSettings):
         le=1,
         description="Cosine similarity at which a sentence supports an answer by meaning alone.",
     )
+    llm: Literal["extractive", "openai", "ollama"] = Field(
+        default="extractive",
+        description="Who writes the answer: extractive (quotes, no model, the default), "
+        "openai (any OpenAI-compatible server) or ollama.",
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Base URL of the model server (openai: e.g. http://127.0.0.1:8080/v1, "
+        "default OpenAI's API; ollama: default http://127.0.0.1:11434).",
+    )
+    llm_model: str = Field(default="", description="Model name the server knows.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key of the model server, if it needs one."
+    )
+    llm_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a reply may take in all; past it the answer is extractive.",
+    )
+    llm_temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    llm_max_tokens: int = Field(default=512, ge=16, description="Longest reply, in tokens.")
+    grounding_min_coverage: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Weighted share of a written sentence's content words its cited "
+        "passages must contain for the sentence to stand.",
+    )
+    grounding_min_similarity: float = Field(
+        default=0.5,
+        ge=-1,
+        le=1,
+        description="Cosine similarity a written sentence needs to the closest sentence "
+        "of its cited passages.",
+    )
 
     host: str = Field(default="127.0.0.1", description="Address `summit serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `summit serve` uses.")
@@ -138,3 +174,9 @@ class Settings(BaseSettings):
     slack_slash_ephemeral: bool = Field(
         default=True, description="Answer /summit only to the person who asked."
     )
+
+    @model_validator(mode="after")
+    def _model_named_when_used(self) -> "Settings":
+        if self.llm != "extractive" and not self.llm_model.strip():
+            raise ValueError(f"SUMMIT_LLM={self.llm} needs SUMMIT_LLM_MODEL, the model's name.")
+        return self

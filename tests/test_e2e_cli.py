@@ -187,3 +187,10 @@ def test_a_bad_setting_is_one_line_on_stderr(monkeypatch: pytest.MonkeyPatch) ->
     code, out, err = run("status")
     assert code == 2 and out == ""
     assert err.startswith("error: invalid setting (chunk_tokens:") and err.count("\n") == 1
+
+
+def test_a_model_backend_without_a_model_name_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUMMIT_LLM", "openai")
+    code, _, err = run("ask", "Where was the summit held?")
+    assert code == 2 and err.count("\n") == 1
+    assert "SUMMIT_LLM=openai needs SUMMIT_LLM_MODEL" in err

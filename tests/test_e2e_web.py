@@ -3,9 +3,11 @@ real Chroma store, the bundled corpus) driven by Debian's headless Chromium. Off
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import (
@@ -20,6 +22,7 @@ from playwright.sync_api import (
 )
 
 from server.settings import Settings
+from tests.fake_llm import MODEL, FakeLlmServer, Reply
 from tests.servers import LiveServer, running_server
 
 pytestmark = pytest.mark.e2e
@@ -350,3 +353,32 @@ def test_a_server_still_loading_is_asked_again_when_it_says(live: LiveServer, pa
     assert len(refusals) == 1
     assert turn.get_attribute("data-state") == "answered"
     expect(turn.locator(".answer-text")).to_contain_text("Nara")
+
+
+def test_a_model_answer_shows_the_checked_text_and_what_was_removed(
+    live: LiveServer, store_dir: Path, page: Page
+) -> None:
+    invented = "The leaders rode a steam train to Osaka."
+
+    def reply(request: dict[str, Any]) -> Reply:
+        prompt = request["messages"][-1]["content"]
+        n = next(m[0] for m in re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M) if "in Nara" in m[1])
+        return Reply(f"The summit was held in Nara, Japan [{n}]. {invented}")
+
+    settings = Settings(store=store_dir, rate_limit_per_minute=0, llm="openai", llm_model=MODEL)
+    with (
+        FakeLlmServer(reply) as llm,
+        isolated_process_env(store_dir.parent),
+        running_server(settings.model_copy(update={"llm_base_url": llm.base_url})) as server,
+    ):
+        page.goto(server.url)
+        turn = ask(page, "Where was the summit held?")
+        expect(turn.locator(".answer-text")).to_contain_text("Nara")
+        expect(turn.locator(".answer-text")).not_to_contain_text("steam train")
+        dropped = turn.locator(".answer-dropped")
+        expect(dropped.locator("summary")).to_have_text(
+            "1 sentence removed: no cited passage supports it"
+        )
+        dropped.locator("summary").click()
+        expect(dropped.locator("li")).to_have_text(invented)
+        assert turn.locator("details.citation").count() == 1

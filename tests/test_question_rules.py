@@ -71,7 +71,16 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
 
 def test_every_prompt_renders_with_its_variables() -> None:
     library = PromptLibrary(PROMPTS)
-    assert library.names() == ["chat_intro", "empty_store", "no_answer"]
+    assert library.names() == [
+        "chat_intro",
+        "empty_store",
+        "llm_answer",
+        "llm_condense",
+        "llm_system",
+        "llm_unavailable",
+        "llm_unsupported",
+        "no_answer",
+    ]
     for name in library.names():
         text = library.render(name, **{v: f"<{v}>" for v in library.variables(name)})
         assert text and "$" not in text

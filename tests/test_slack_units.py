@@ -45,6 +45,23 @@ def test_an_unanswered_question_lists_closest_passages() -> None:
     assert labels == ["*Closest passages*"]
 
 
+def test_a_checked_model_answer_says_what_was_removed() -> None:
+    answer = Answer(
+        question="q",
+        answer="Held in Nara. [1]",
+        answered=True,
+        citations=[citation(1)],
+        mode="llm",
+        dropped=["It rained <all> day."],
+    )
+    message = answer_message(answer)
+    notes = [e["text"] for b in message["blocks"] for e in b.get("elements", [])]
+    assert notes[0] == (
+        "_Removed because no cited passage supports it: “It rained &lt;all&gt; day.”_"
+    )
+    assert "Removed because no cited passage supports it" in message["text"]
+
+
 def test_escape_leaves_only_slack_control_characters_changed() -> None:
     assert escape("<@U1> & *bold*") == "&lt;@U1&gt; &amp; *bold*"
 

@@ -28,6 +28,7 @@ from server.plaintext import answer_as_text, sources_as_text
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "summit-extractive"
+CHECKED_HEADING = "Checked against the sources:"
 
 
 class NoQuestionError(SummitError):
@@ -100,11 +101,18 @@ def _completion_chunks(
         return event(None, body.model_dump(mode="json", exclude_none=True))
 
     yield chunk(ChunkDelta(role="assistant", content=""))
+    streamed = ""
     for item in assistant.ask_stream(question, history):
         if isinstance(item, DeltaEvent):
+            streamed += item.text
             yield chunk(ChunkDelta(content=item.text))
         elif isinstance(item, DoneEvent):
             answer = item.answer
+            if not streamed.strip():
+                yield chunk(ChunkDelta(content=answer.answer))
+            elif answer.answer.strip() != streamed.strip():
+                # Streamed text cannot be taken back: the checked answer follows it.
+                yield chunk(ChunkDelta(content=f"\n\n{CHECKED_HEADING}\n{answer.answer}"))
             yield chunk(ChunkDelta(content=sources_as_text(answer)))
             yield chunk(
                 ChunkDelta(),

@@ -4,7 +4,7 @@ Kit, and a plain-text fallback for notifications."""
 from typing import Any
 
 from server.models import Answer, Citation
-from server.plaintext import answer_as_text, citation_label
+from server.plaintext import answer_as_text, check_notes, citation_label
 
 _QUOTE_CHARS = 280
 _SECTION_CHARS = 2900  # Slack refuses section text over 3,000 characters
@@ -19,6 +19,7 @@ def escape(text: str) -> str:
 def answer_message(answer: Answer) -> dict[str, Any]:
     """`text` and `blocks` for chat.postMessage or a response_url."""
     blocks: list[dict[str, Any]] = [_section(escape(answer.answer))]
+    blocks += [_context(f"_{escape(note)}_") for note in check_notes(answer)]
     if answer.citations:
         heading = "Sources" if answer.answered else "Closest passages"
         blocks += [{"type": "divider"}, _context(f"*{heading}*")]

@@ -189,6 +189,7 @@ class AssistantTurn {
     this.waiting = el("p", { class: "waiting" }, "Looking through the documents…");
     this.answer = el("p", { class: "answer-text" });
     this.error = el("p", { class: "turn-error", hidden: true });
+    this.checks = el("div", { class: "answer-checks", hidden: true });
     this.label = el("h4", { class: "sources-label", id: `turn-${this.id}-sources` }, "Passages");
     this.list = el("ol", { class: "citations", "aria-labelledby": `turn-${this.id}-sources` });
     this.sources = el("section", { class: "sources", hidden: true }, this.label, this.list);
@@ -196,6 +197,7 @@ class AssistantTurn {
       el("h3", { class: "visually-hidden" }, "Assistant"),
       this.waiting,
       this.answer,
+      this.checks,
       this.error,
       this.sources,
     );
@@ -226,15 +228,38 @@ class AssistantTurn {
   }
 
   finish(answer) {
+    // The finished answer is the checked one: its text and citations replace what streamed.
     this.text = answer.answer;
-    if (this.citations.size === 0 && answer.citations.length) this.setCitations(answer.citations);
-    this.renderText();
+    this.setCitations(Array.isArray(answer.citations) ? answer.citations : []);
+    this.renderChecks(answer);
     this.waiting.hidden = true;
     this.label.textContent = answer.answered ? "Sources" : "Closest passages";
     this.node.classList.toggle("not-answered", !answer.answered);
     this.node.dataset.answered = String(Boolean(answer.answered));
     this.node.dataset.state = answer.answered ? "answered" : "not-answered";
     this.close();
+  }
+
+  /** Why the answer differs from what the model wrote: a notice, and the removed sentences. */
+  renderChecks(answer) {
+    const parts = [];
+    if (typeof answer.notice === "string" && answer.notice) {
+      parts.push(el("p", { class: "answer-notice" }, answer.notice));
+    }
+    const dropped = Array.isArray(answer.dropped) ? answer.dropped : [];
+    if (dropped.length) {
+      const [noun, them] = dropped.length === 1 ? ["sentence", "it"] : ["sentences", "them"];
+      parts.push(
+        el(
+          "details",
+          { class: "answer-dropped" },
+          el("summary", {}, `${dropped.length} ${noun} removed: no cited passage supports ${them}`),
+          el("ul", {}, ...dropped.map((sentence) => el("li", {}, sentence))),
+        ),
+      );
+    }
+    this.checks.replaceChildren(...parts);
+    this.checks.hidden = parts.length === 0;
   }
 
   fail(message) {

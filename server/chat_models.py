@@ -1,0 +1,106 @@
+"""Language-model backends, picked by settings, and the one way the core talks to them.
+
+The LangChain chat model is wrapped in `ReplyStream`, which turns every way a backend can
+fail (unreachable, refusing, too slow, unreadable) into `GenerationError`, so the answerer
+falls back to the extractive answer instead of failing the request.
+"""
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from server.errors import SummitError
+from server.settings import Settings
+
+if TYPE_CHECKING:  # the backends' client libraries load only when a model is configured
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
+
+log = logging.getLogger(__name__)
+_OLLAMA_URL = "http://127.0.0.1:11434"
+_NO_KEY = "not-needed"  # local OpenAI-compatible servers take any key; the client needs one
+
+
+class GenerationError(Exception):
+    """The model gave no usable reply; the reason is logged, never shown to users."""
+
+
+class BackendMissingError(SummitError):
+    def __init__(self, backend: str, package: str) -> None:
+        super().__init__(
+            f"SUMMIT_LLM={backend} needs the {package} package: "
+            f"pip install 'summit-assistant[{backend}]'"
+        )
+
+
+def build_chat_model(settings: Settings) -> "BaseChatModel | None":
+    """The configured chat model, or None for the extractive answerer."""
+    if settings.llm == "openai":
+        return _openai(settings)
+    if settings.llm == "ollama":
+        return _ollama(settings)
+    return None
+
+
+def _openai(settings: Settings) -> "BaseChatModel":
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise BackendMissingError("openai", "langchain-openai") from exc
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else _NO_KEY
+    return ChatOpenAI(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        api_key=key,  # type: ignore[arg-type]
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,  # type: ignore[call-arg]
+        timeout=settings.llm_timeout,
+        max_retries=0,  # the extractive answer is the fallback; retries only add waiting
+    )
+
+
+def _ollama(settings: Settings) -> "BaseChatModel":
+    try:
+        from langchain_ollama import ChatOllama
+    except ImportError as exc:
+        raise BackendMissingError("ollama", "langchain-ollama") from exc
+    headers = (
+        {"Authorization": f"Bearer {settings.llm_api_key.get_secret_value()}"}
+        if settings.llm_api_key
+        else {}
+    )
+    return ChatOllama(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url or _OLLAMA_URL,
+        temperature=settings.llm_temperature,
+        num_predict=settings.llm_max_tokens,
+        client_kwargs={"timeout": settings.llm_timeout, "headers": headers},
+    )
+
+
+class ReplyStream:
+    """The model's reply as text pieces, within a deadline for the whole reply."""
+
+    def __init__(self, model: "BaseChatModel", timeout: float) -> None:
+        self._model = model
+        self._timeout = timeout
+
+    def stream(self, messages: "list[BaseMessage]") -> Iterator[str]:
+        deadline = time.monotonic() + self._timeout
+        try:
+            for chunk in self._model.stream(messages):
+                if time.monotonic() > deadline:
+                    raise GenerationError(f"no complete reply within {self._timeout} s")
+                if text := chunk.text:
+                    yield text
+        except GenerationError:
+            raise
+        except Exception as exc:
+            # Any failure of the backend's client (connection, HTTP status, timeout,
+            # a body it cannot parse) means the same thing here: no usable reply.
+            log.warning("language model failed: %s: %s", type(exc).__name__, exc)
+            raise GenerationError(type(exc).__name__) from exc
+
+    def complete(self, messages: "list[BaseMessage]") -> str:
+        return "".join(self.stream(messages))

@@ -1,0 +1,148 @@
+"""Checking a written answer against the passages it cites.
+
+A model's reply is split into sentences; each keeps the `[n]` markers it carries. A sentence
+stands only if the passages it cites support it: they contain most of what the sentence is
+about (rare words weigh more), every number it states, and a sentence close to it in meaning.
+A sentence its own markers do not support, but another passage does, is cited to that
+passage instead; a sentence no passage supports is dropped. Markers to passages that do not
+exist are removed.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.sentences import split_sentences
+from server.embeddings import CachedEncoder
+from server.lexical import analyze_words, stem
+from server.question import subject_terms, term_coverage
+
+_MARKER_GROUP = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# Markers placed after the full stop ("Nara. [1]") belong to the sentence before them.
+_MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A capitalised word inside a sentence is most often a name: of a person, place or body.
+_NAME = re.compile(r"(?<=[\w,;:)]\s)[A-Z][\w'\u2019-]+")
+_ALL = 1.0 - 1e-9  # every term, allowing for rounding
+
+
+@dataclass(frozen=True)
+class GroundingPolicy:
+    min_coverage: float  # weighted share of the sentence's terms the passages must hold
+    min_similarity: float  # cosine similarity to the closest sentence of the passages
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sentence of the answer, without its markers, and the passages it cites (1-based)."""
+
+    text: str
+    cited: tuple[int, ...]
+
+
+@dataclass
+class Verification:
+    kept: list[Claim] = field(default_factory=list)  # each cites only passages supporting it
+    dropped: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return " ".join(_with_markers(claim) for claim in self.kept)
+
+    def cited(self) -> list[int]:
+        """Passage numbers cited by the kept sentences, in order of first citation."""
+        return list(dict.fromkeys(n for claim in self.kept for n in claim.cited))
+
+
+def parse_claims(reply: str) -> list[Claim]:
+    """The reply's sentences with the passage numbers each cites."""
+    normalised = _MARKERS_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", reply)
+    claims = []
+    for sentence in split_sentences(normalised):
+        cited = tuple(
+            dict.fromkeys(
+                int(n) for group in _MARKER_GROUP.findall(sentence) for n in re.split(r"\D+", group)
+            )
+        )
+        text = " ".join(_MARKER_GROUP.sub("", sentence).split())
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        if text:
+            claims.append(Claim(text, cited))
+    return claims
+
+
+class CitationVerifier:
+    def __init__(self, encoder: CachedEncoder, policy: GroundingPolicy) -> None:
+        self._encoder = encoder
+        self._policy = policy
+
+    def verify(self, reply: str, passages: Sequence[str]) -> Verification:
+        """Which sentences of the reply the numbered passages (1-based) support."""
+        result = Verification()
+        sentences_of = [split_sentences(p) or [p] for p in passages]
+        for claim in parse_claims(reply):
+            existing = tuple(n for n in claim.cited if 1 <= n <= len(passages))
+            support = self._support(claim.text, existing, passages, sentences_of)
+            if support:
+                result.kept.append(Claim(claim.text, support))
+            else:
+                result.dropped.append(claim.text)
+        return result
+
+    def _support(
+        self,
+        text: str,
+        cited: tuple[int, ...],
+        passages: Sequence[str],
+        sentences_of: list[list[str]],
+    ) -> tuple[int, ...]:
+        """The cited passages if together they support the sentence, else the single
+        passage that supports it best, else nothing."""
+        if cited and self._supported(text, [passages[n - 1] for n in cited], sentences_of, cited):
+            return cited
+        scored = [
+            (self._similarity(text, sentences_of[n - 1]), n)
+            for n in range(1, len(passages) + 1)
+            if n not in cited and self._supported(text, [passages[n - 1]], sentences_of, (n,))
+        ]
+        return (max(scored)[1],) if scored else ()
+
+    def _supported(
+        self,
+        text: str,
+        texts: list[str],
+        sentences_of: list[list[str]],
+        numbers: tuple[int, ...],
+    ) -> bool:
+        joined = " ".join(texts)
+        if not _numbers_present(text, joined) or not _names_present(text, joined):
+            return False
+        if term_coverage(subject_terms(text), joined) < self._policy.min_coverage:
+            return False
+        sentences = [s for n in numbers for s in sentences_of[n - 1]]
+        return self._similarity(text, sentences) >= self._policy.min_similarity
+
+    def _similarity(self, text: str, sentences: list[str]) -> float:
+        vectors = self._encoder.encode([text, *sentences])
+        return float(np.max(vectors[1:] @ vectors[0]))
+
+
+def _numbers_present(text: str, source: str) -> bool:
+    """Every number the sentence states appears in the source (1,000 and 1000 alike)."""
+    wanted = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    present = {n.replace(",", "") for n in _NUMBER.findall(source)}
+    return wanted <= present
+
+
+def _names_present(text: str, source: str) -> bool:
+    """Every name the sentence uses appears in the source: a swapped name (the wrong city,
+    the wrong leader) changes the fact while the rest of the wording still matches."""
+    names = {stem(word): 1.0 for word in analyze_words(" ".join(_NAME.findall(text)))}
+    return not names or term_coverage(names, source) >= _ALL
+
+
+def _with_markers(claim: Claim) -> str:
+    """The sentence followed by its markers, as the extractive answer writes them."""
+    markers = "".join(f"[{n}]" for n in claim.cited)
+    return f"{claim.text} {markers}" if markers else claim.text
