@@ -179,12 +179,12 @@ def citation_of(n: int, passage: Passage) -> Citation:
 def answer_events(answer: Answer) -> Iterator[AnswerEvent]:
     """A finished answer as the events of a stream: citations, pieces of text, the whole."""
     yield CitationsEvent(answered=answer.answered, citations=answer.citations)
-    for piece in _pieces(answer.answer):
+    for piece in text_pieces(answer.answer):
         yield DeltaEvent(text=piece)
     yield DoneEvent(answer=answer)
 
 
-def _pieces(text: str, words: int = 4) -> Iterator[str]:
+def text_pieces(text: str, words: int = 4) -> Iterator[str]:
     """The text a few words at a time, spaces kept, so the pieces join back to the text."""
     tokens = re.findall(r"\S+\s*", text)
     for start in range(0, len(tokens), words):

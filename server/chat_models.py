@@ -2,10 +2,13 @@
 
 The LangChain chat model is wrapped in `ReplyStream`, which turns every way a backend can
 fail (unreachable, refusing, too slow, unreadable) into `GenerationError`, so the answerer
-falls back to the extractive answer instead of failing the request.
+falls back to the extractive answer instead of failing the request. Each call to the model
+has its own deadline, `llm_timeout`: a follow-up makes two calls (condense, then answer).
 """
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -80,7 +83,12 @@ def _ollama(settings: Settings) -> "BaseChatModel":
 
 
 class ReplyStream:
-    """The model's reply as text pieces, within a deadline for the whole reply."""
+    """The model's reply as text pieces, within a deadline for the whole reply.
+
+    The client library reads in a worker thread and hands pieces over a queue, so the
+    deadline holds even while a read blocks (a stalled server would otherwise keep the
+    request waiting for the client's own read timeout on every read).
+    """
 
     def __init__(self, model: "BaseChatModel", timeout: float) -> None:
         self._model = model
@@ -88,19 +96,45 @@ class ReplyStream:
 
     def stream(self, messages: "list[BaseMessage]") -> Iterator[str]:
         deadline = time.monotonic() + self._timeout
+        pieces: queue.Queue[str | BaseException | None] = queue.Queue()
+        stop = threading.Event()
+        threading.Thread(target=self._read, args=(messages, pieces, stop), daemon=True).start()
         try:
-            for chunk in self._model.stream(messages):
-                if time.monotonic() > deadline:
-                    raise GenerationError(f"no complete reply within {self._timeout} s")
-                if text := chunk.text:
-                    yield text
-        except GenerationError:
-            raise
-        except Exception as exc:
-            # Any failure of the backend's client (connection, HTTP status, timeout,
-            # a body it cannot parse) means the same thing here: no usable reply.
-            log.warning("language model failed: %s: %s", type(exc).__name__, exc)
-            raise GenerationError(type(exc).__name__) from exc
+            while (piece := self._next(pieces, deadline)) is not None:
+                yield piece
+        finally:
+            stop.set()  # the reader gives up at its next piece
 
     def complete(self, messages: "list[BaseMessage]") -> str:
         return "".join(self.stream(messages))
+
+    def _read(
+        self,
+        messages: "list[BaseMessage]",
+        pieces: "queue.Queue[str | BaseException | None]",
+        stop: threading.Event,
+    ) -> None:
+        try:
+            for chunk in self._model.stream(messages):
+                if stop.is_set():
+                    return
+                if text := chunk.text:
+                    pieces.put(text)
+            pieces.put(None)
+        except Exception as exc:
+            # Any failure of the backend's client (connection, HTTP status, timeout, a body
+            # it cannot parse) means the same thing here: no usable reply.
+            pieces.put(exc)
+
+    def _next(
+        self, pieces: "queue.Queue[str | BaseException | None]", deadline: float
+    ) -> str | None:
+        try:
+            item = pieces.get(timeout=max(deadline - time.monotonic(), 0))
+        except queue.Empty:
+            log.warning("language model gave no complete reply within %s s", self._timeout)
+            raise GenerationError("timeout") from None
+        if isinstance(item, BaseException):
+            log.warning("language model failed: %s: %s", type(item).__name__, item)
+            raise GenerationError(type(item).__name__) from item
+        return item

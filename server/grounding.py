@@ -19,9 +19,12 @@ from server.embeddings import CachedEncoder
 from server.lexical import analyze_words, stem
 from server.question import subject_terms, term_coverage
 
-_MARKER_GROUP = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# [1], [1, 2], [1-3], [^1]; separators between groups ("[1], [2]") go with them.
+_MARKER = r"\[\^?\d+(?:\s*[,;\-\u2013]\s*\d+)*\]"
+_MARKER_GROUP = re.compile(rf"\s*{_MARKER}(?:\s*[,;](?=\s*\[))?")
 # Markers placed after the full stop ("Nara. [1]") belong to the sentence before them.
-_MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
+_MARKERS_AFTER_STOP = re.compile(rf"([.!?])((?:\s*{_MARKER}(?:\s*[,;])?)+)")
+_MOST_IN_RANGE = 20  # "[1-3]" cites three passages; "[1-9999]" is not a citation
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A capitalised word inside a sentence is most often a name: of a person, place or body.
 _NAME = re.compile(r"(?<=[\w,;:)]\s)[A-Z][\w'\u2019-]+")
@@ -62,7 +65,7 @@ def parse_claims(reply: str) -> list[Claim]:
     for sentence in split_sentences(normalised):
         cited = tuple(
             dict.fromkeys(
-                int(n) for group in _MARKER_GROUP.findall(sentence) for n in re.split(r"\D+", group)
+                n for group in _MARKER_GROUP.findall(sentence) for n in _numbers_of(group)
             )
         )
         text = " ".join(_MARKER_GROUP.sub("", sentence).split())
@@ -70,6 +73,17 @@ def parse_claims(reply: str) -> list[Claim]:
         if text:
             claims.append(Claim(text, cited))
     return claims
+
+
+def _numbers_of(group: str) -> list[int]:
+    numbers: list[int] = []
+    for part in re.split(r"[,;]", group.strip(" ,;[]^")):
+        ends = [int(n) for n in re.findall(r"\d+", part)]
+        if len(ends) == 2 and 0 <= ends[1] - ends[0] < _MOST_IN_RANGE:
+            numbers += range(ends[0], ends[1] + 1)
+        elif ends:
+            numbers.append(ends[0])
+    return numbers
 
 
 class CitationVerifier:
@@ -97,25 +111,41 @@ class CitationVerifier:
         passages: Sequence[str],
         sentences_of: list[list[str]],
     ) -> tuple[int, ...]:
-        """The cited passages if together they support the sentence, else the single
-        passage that supports it best, else nothing."""
-        if cited and self._supported(text, [passages[n - 1] for n in cited], sentences_of, cited):
-            return cited
+        """The cited passages that support the sentence (those adding nothing left out),
+        else the single passage that supports it best, else nothing."""
+        if cited and self._supported(text, cited, passages, sentences_of):
+            return self._needed(text, cited, passages, sentences_of)
         scored = [
             (self._similarity(text, sentences_of[n - 1]), n)
             for n in range(1, len(passages) + 1)
-            if n not in cited and self._supported(text, [passages[n - 1]], sentences_of, (n,))
+            if n not in cited and self._supported(text, (n,), passages, sentences_of)
         ]
         return (max(scored)[1],) if scored else ()
+
+    def _needed(
+        self,
+        text: str,
+        cited: tuple[int, ...],
+        passages: Sequence[str],
+        sentences_of: list[list[str]],
+    ) -> tuple[int, ...]:
+        """The citations without any the sentence is supported without: a passage cited
+        beside the right one does not ride along."""
+        needed = list(cited)
+        for n in cited:
+            rest = tuple(m for m in needed if m != n)
+            if rest and self._supported(text, rest, passages, sentences_of):
+                needed = list(rest)
+        return tuple(needed)
 
     def _supported(
         self,
         text: str,
-        texts: list[str],
-        sentences_of: list[list[str]],
         numbers: tuple[int, ...],
+        passages: Sequence[str],
+        sentences_of: list[list[str]],
     ) -> bool:
-        joined = " ".join(texts)
+        joined = " ".join(passages[n - 1] for n in numbers)
         if not _numbers_present(text, joined) or not _names_present(text, joined):
             return False
         if term_coverage(subject_terms(text), joined) < self._policy.min_coverage:

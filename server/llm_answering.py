@@ -7,12 +7,13 @@ nothing it wrote is supported, the extractive answer is given with a notice inst
 """
 
 import json
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from server.answering import ExtractiveAnswerer, citation_of, passage_context
+from server.answering import ExtractiveAnswerer, citation_of, passage_context, text_pieces
 from server.chat_models import GenerationError, ReplyStream
-from server.grounding import CitationVerifier
+from server.grounding import CitationVerifier, parse_claims
 from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
@@ -50,17 +51,18 @@ class LlmAnswerer:
         yield CitationsEvent(
             answered=True, citations=[citation_of(n, p) for n, p in enumerate(passages, start=1)]
         )
-        reply, shown = "", 0
+        reply, shown = "", ""
         try:
             for piece in self._replies.stream(self._messages(standalone, passages)):
                 reply += piece
-                if not _may_be_no_answer(reply):
-                    yield DeltaEvent(text=reply[shown:])
-                    shown = len(reply)
+                if shown or not _may_be_no_answer(reply):
+                    yield DeltaEvent(text=reply[len(shown) :])
+                    shown = reply
         except GenerationError:
-            yield DoneEvent(answer=self._fallback_answer(question, standalone, retrieval))
-            return
-        yield DoneEvent(answer=self._checked(question, standalone, retrieval, reply))
+            answer = self._fallback_answer(question, standalone, retrieval)
+        else:
+            answer = self._checked(question, standalone, retrieval, reply)
+        yield from _finish(answer, shown)
 
     def _messages(self, question: str, passages: list[Passage]) -> "list[BaseMessage]":
         from langchain_core.messages import HumanMessage, SystemMessage
@@ -76,6 +78,8 @@ class LlmAnswerer:
 
     def _checked(self, question: str, standalone: str, retrieval: Retrieval, reply: str) -> Answer:
         passages = retrieval.passages[: self.passages_read]
+        if not reply.strip():
+            return self._fallback_answer(question, standalone, retrieval)
         if _is_no_answer(reply):
             refusal = self._fallback.no_answer(question, retrieval.passages)
             return refusal.model_copy(update={"mode": "llm"})
@@ -125,14 +129,28 @@ def quoted_passages(passages: list[Passage]) -> str:
     return "\n".join(lines)
 
 
+def _finish(answer: Answer, streamed: str) -> Iterator[AnswerEvent]:
+    """The last events: the answer spelled out if nothing was streamed (a refusal, or the
+    model failed at once), else whether it differs from what was streamed."""
+    if not streamed.strip():
+        yield from (DeltaEvent(text=piece) for piece in text_pieces(answer.answer))
+        yield DoneEvent(answer=answer)
+        return
+    said = [(claim.text, claim.cited) for claim in parse_claims(streamed)]
+    kept = [(claim.text, claim.cited) for claim in parse_claims(answer.answer)]
+    yield DoneEvent(answer=answer, revised=said != kept)
+
+
 def _may_be_no_answer(reply: str) -> bool:
-    """The reply so far may still become the no-answer token: hold it back from the stream."""
-    return NO_ANSWER_TOKEN.startswith(_bare(reply))
+    """The reply so far is, or may still become, the no-answer token: hold it back."""
+    bare = _bare(reply)
+    return NO_ANSWER_TOKEN.startswith(bare) or bare.startswith(NO_ANSWER_TOKEN)
 
 
 def _is_no_answer(reply: str) -> bool:
-    return _bare(reply) == NO_ANSWER_TOKEN
+    """The token, however dressed: bold, quoted, lower case, or followed by a sentence."""
+    return _bare(reply).startswith(NO_ANSWER_TOKEN)
 
 
 def _bare(reply: str) -> str:
-    return reply.strip().rstrip(".").strip()
+    return re.sub(r"[^A-Z_]", "", reply.upper())

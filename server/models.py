@@ -88,6 +88,11 @@ class DoneEvent(BaseModel):
 
     type: Literal["done"] = "done"
     answer: Answer
+    revised: bool = Field(
+        default=False,
+        description="True when the answer's text is not what the delta events spelled out "
+        "(sentences removed, citations corrected, or the fallback answer): show it instead.",
+    )
 
 
 AnswerEvent = CitationsEvent | DeltaEvent | DoneEvent

@@ -6,6 +6,8 @@ Used where only text travels (OpenAI-compatible replies, notification fallbacks)
 from server.models import Answer, Citation
 
 _QUOTE_CHARS = 300
+# Before the checked answer, where text already streamed cannot be taken back.
+CHECKED_HEADING = "Checked against the sources:"
 
 
 def answer_as_text(answer: Answer) -> str:
@@ -43,3 +45,12 @@ def citation_label(citation: Citation) -> str:
 
 def _quote(text: str) -> str:
     return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def answer_of_reply(text: str) -> str:
+    """The answer part of a reply formatted here, as a client sends it back in its history:
+    the checked answer if one followed the streamed text, without notes and sources (an
+    answer is one paragraph; what follows it starts after a blank line)."""
+    if f"\n\n{CHECKED_HEADING}\n" in text:
+        text = text.split(f"\n\n{CHECKED_HEADING}\n", 1)[1]
+    return text.split("\n\n", 1)[0]

@@ -20,23 +20,20 @@ def print_answer(console: Console, answer: "Answer") -> None:
 def print_answer_stream(console: Console, events: "Iterable[AnswerEvent]") -> "Answer":
     """The answer's text as it is written, then its checked form if that differs."""
     from server.models import DeltaEvent, DoneEvent
+    from server.plaintext import CHECKED_HEADING
 
-    streamed = ""
     for event in events:
         if isinstance(event, DeltaEvent):
             console.print(escape(event.text), end="")
             console.file.flush()
-            streamed += event.text
         elif isinstance(event, DoneEvent):
-            answer = event.answer
-    if streamed:
-        console.print()
-    if answer.answer.strip() != streamed.strip():
-        if streamed:
-            console.print("\n[bold]Checked against the sources:[/bold]")
-        console.print(escape(answer.answer))
-    _print_after_text(console, answer)
-    return answer
+            console.print()
+            if event.revised:
+                console.print(f"\n[bold]{CHECKED_HEADING}[/bold]")
+                console.print(escape(event.answer.answer))
+            _print_after_text(console, event.answer)
+            return event.answer
+    raise RuntimeError("the answer stream ended without its answer")
 
 
 def _print_after_text(console: Console, answer: "Answer") -> None:

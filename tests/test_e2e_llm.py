@@ -109,13 +109,14 @@ def test_a_marker_to_a_missing_passage_is_gone(
     assert all(c.n != 42 for c in answer.citations)
 
 
+@pytest.mark.parametrize(("backend", "path"), [("openai", "/v1"), ("ollama", "")])
 def test_a_dead_model_url_gives_the_extractive_answer_with_a_notice(
-    store: Path, monkeypatch: pytest.MonkeyPatch
+    store: Path, monkeypatch: pytest.MonkeyPatch, backend: str, path: str
 ) -> None:
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    env = {"llm": "openai", "llm_base_url": f"http://127.0.0.1:{port}/v1", "llm_model": MODEL}
+    env = {"llm": backend, "llm_base_url": f"http://127.0.0.1:{port}{path}", "llm_model": MODEL}
     answer = ask_json(store, WHERE, monkeypatch, **env)
     assert answer.mode == "extractive" and answer.answered and "Nara" in answer.answer
     assert answer.notice == (PROMPTS / "llm_unavailable.txt").read_text().strip()
@@ -179,6 +180,18 @@ def test_ask_prints_the_reply_as_it_streams_then_the_checked_answer(
     checked = lines[lines.index("Checked against the sources:") + 1]
     assert "Nara" in checked and "tie" not in checked
     assert "Removed because no cited passage supports it: “Lee wore a blue tie.”" in result.stdout
+
+
+def test_ask_streams_a_fully_supported_reply_once(
+    store: Path, llm: FakeLlmServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm.default = citing(("The summit was held in Nara, Japan", "held in Nara"))
+    for name, value in openai_env(llm).items():
+        monkeypatch.setenv(f"SUMMIT_{name.upper()}", value)
+    result = CliRunner().invoke(app, ["ask", WHERE, "--store", str(store)])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("The summit was held in Nara, Japan [")
+    assert "Checked against the sources:" not in result.stdout and "Sources" in result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +261,17 @@ def test_a_follow_up_is_condensed_by_the_model_before_retrieval(
     assert "Who met in Nara?" in condense["messages"][-1]["content"]
     assert "Lee and Takaichi agree" in write["messages"][-1]["content"]
     assert answer.mode == "llm" and "DNA" in answer.answer
+
+
+def test_chat_stream_turns_the_no_answer_reply_into_the_refusal(
+    served: tuple[str, FakeLlmServer],
+) -> None:
+    url, llm = served
+    llm.script(Reply("NOT_IN_DOCUMENTS"))
+    with httpx.stream("POST", f"{url}/chat/stream", json={"message": "Who won?"}) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    payloads = [json.loads(line.removeprefix("data: ")) for line in lines]
+    streamed = "".join(p.get("text", "") for p in payloads[1:-1])
+    done = Answer.model_validate(payloads[-1])
+    assert not done.answered and done.mode == "llm" and "NOT_IN" not in streamed
+    assert streamed == done.answer == (PROMPTS / "no_answer.txt").read_text().strip()

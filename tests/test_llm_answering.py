@@ -17,7 +17,7 @@ from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.chat_models import ReplyStream
 from server.condense import ModelCondenser
 from server.embeddings import CachedEncoder
-from server.grounding import CitationVerifier, GroundingPolicy
+from server.grounding import CitationVerifier, GroundingPolicy, parse_claims
 from server.llm_answering import NO_ANSWER_TOKEN, LlmAnswerer
 from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.prompts import PromptLibrary
@@ -115,12 +115,65 @@ def test_sentence_with_a_wrong_number_or_name_is_dropped() -> None:
     assert answer.dropped == ["The summit was held in Kyoto."]
 
 
-def test_no_answer_reply_is_a_plain_refusal_and_never_streamed() -> None:
-    events = events_for(f" {NO_ANSWER_TOKEN}.")
-    assert not [e for e in events if isinstance(e, DeltaEvent)]
+@pytest.mark.parametrize(
+    "reply",
+    [NO_ANSWER_TOKEN, f" **{NO_ANSWER_TOKEN.lower()}**.", f"{NO_ANSWER_TOKEN}\n\nNot stated."],
+)
+def test_no_answer_reply_is_a_plain_refusal_and_the_token_never_streams(reply: str) -> None:
+    events = events_for(reply)
+    streamed = "".join(e.text for e in events if isinstance(e, DeltaEvent))
     answer = final(events)
-    assert not answer.answered and answer.mode == "llm"
-    assert answer.answer == PROMPTS.render("no_answer")
+    assert not answer.answered and answer.mode == "llm" and answer.dropped == []
+    assert streamed == answer.answer == PROMPTS.render("no_answer")
+    assert isinstance(events[-1], DoneEvent) and not events[-1].revised
+
+
+def test_a_fully_supported_reply_is_not_revised() -> None:
+    events = events_for("The summit was held in Nara [1].")
+    assert isinstance(events[-1], DoneEvent) and not events[-1].revised
+
+
+def test_a_reply_with_a_dropped_sentence_is_revised() -> None:
+    events = events_for("The summit was held in Nara [1]. Penguins live in Antarctica.")
+    assert isinstance(events[-1], DoneEvent) and events[-1].revised
+
+
+def test_a_passage_cited_beside_the_one_that_supports_the_sentence_is_left_out() -> None:
+    answer = final(events_for("The summit was held in Nara [1][3]."))
+    assert answer.answer == "The summit was held in Nara. [1]"
+    assert [c.n for c in answer.citations] == [1]
+
+
+def test_an_empty_reply_counts_as_no_reply() -> None:
+    answer = final(events_for("   "))
+    assert answer.mode == "extractive" and answer.notice == PROMPTS.render("llm_unavailable")
+
+
+def test_a_model_slower_than_the_deadline_gives_the_extractive_answer() -> None:
+    model = RecordingChatModel(responses=["The summit was held in Nara [1]."], sleep=0.2)
+    answerer = LlmAnswerer(
+        ReplyStream(model, timeout=0.5),
+        PROMPTS,
+        CitationVerifier(CachedEncoder(FakeEmbedder(), 10), GroundingPolicy(0.6, 0.4)),
+        answerer_with(model)._fallback,
+    )
+    answer = final(list(answerer.stream(QUESTION, QUESTION, retrieval_of(TEXTS))))
+    assert answer.mode == "extractive" and answer.notice == PROMPTS.render("llm_unavailable")
+
+
+@pytest.mark.parametrize(
+    ("reply", "claims"),
+    [
+        ("Nara [1], [2].", [("Nara.", (1, 2))]),
+        ("Nara. [1] It rained [9].", [("Nara.", (1,)), ("It rained.", (9,))]),
+        ("A [1-3]. B [^2].", [("A.", (1, 2, 3)), ("B.", (2,))]),
+        ("Held in Nara.[1][2] Bye.", [("Held in Nara.", (1, 2)), ("Bye.", ())]),
+    ],
+)
+def test_markers_are_read_in_the_forms_models_write_them(
+    reply: str, claims: list[tuple[str, tuple[int, ...]]]
+) -> None:
+    assert [(c.text, c.cited) for c in parse_claims(reply)] == claims
 
 
 def test_reply_with_nothing_supported_gives_the_extractive_answer_with_a_notice() -> None:

@@ -24,11 +24,10 @@ from server.httpapi.schemas import (
 )
 from server.httpapi.sse import event, guarded
 from server.models import CitationsEvent, DeltaEvent, DoneEvent, Turn
-from server.plaintext import answer_as_text, sources_as_text
+from server.plaintext import CHECKED_HEADING, answer_as_text, answer_of_reply, sources_as_text
 
 router = APIRouter(prefix="/v1", tags=["openai"])
-MODEL_ID = "summit-extractive"
-CHECKED_HEADING = "Checked against the sources:"
+MODEL_ID = "summit"  # the assistant, whoever writes its answers (SUMMIT_LLM)
 
 
 class NoQuestionError(SummitError):
@@ -78,7 +77,7 @@ def _conversation(body: ChatCompletionRequest) -> tuple[str, list[Turn]]:
     if last.role != "user" or not last.text().strip():
         raise NoQuestionError()
     history = [
-        Turn(role=m.role, content=m.text())
+        Turn(role=m.role, content=answer_of_reply(m.text()) if m.role == "assistant" else m.text())
         for m in body.messages[:-1]
         if m.role in ("user", "assistant")
     ]
@@ -101,17 +100,12 @@ def _completion_chunks(
         return event(None, body.model_dump(mode="json", exclude_none=True))
 
     yield chunk(ChunkDelta(role="assistant", content=""))
-    streamed = ""
     for item in assistant.ask_stream(question, history):
         if isinstance(item, DeltaEvent):
-            streamed += item.text
             yield chunk(ChunkDelta(content=item.text))
         elif isinstance(item, DoneEvent):
             answer = item.answer
-            if not streamed.strip():
-                yield chunk(ChunkDelta(content=answer.answer))
-            elif answer.answer.strip() != streamed.strip():
-                # Streamed text cannot be taken back: the checked answer follows it.
+            if item.revised:  # streamed text cannot be taken back: the checked answer follows
                 yield chunk(ChunkDelta(content=f"\n\n{CHECKED_HEADING}\n{answer.answer}"))
             yield chunk(ChunkDelta(content=sources_as_text(answer)))
             yield chunk(

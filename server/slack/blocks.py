@@ -41,7 +41,8 @@ def _section(mrkdwn: str) -> dict[str, Any]:
 
 
 def _context(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
+    text = _shorten(mrkdwn, _SECTION_CHARS)
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from server.assistant import Assistant, QuestionTooLongError
 from server.errors import EmptyQuestionError, NotReadyError, SummitError
 from server.models import Turn
+from server.plaintext import answer_of_reply
 from server.settings import Settings
 from server.slack.blocks import answer_message, notice_message
 from server.slack.deliveries import SeenEvents
@@ -112,7 +113,7 @@ class SlackResponder:
         try:
             history = _thread_history(client, event, bot_user_id) if thread_ts != ts else []
             message = self._answer(_question(event), history)
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+            _post(client, channel, thread_ts, message)
         finally:
             _react(client.reactions_remove, channel, ts)
 
@@ -129,6 +130,17 @@ class SlackResponder:
         except SummitError:
             log.exception("answering a Slack question failed")
             return notice_message(UNAVAILABLE)
+
+
+def _post(client: WebClient, channel: str, thread_ts: str, message: dict[str, Any]) -> None:
+    """Posts the reply; if Slack refuses its blocks, the plain text still gets through."""
+    try:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+    except SlackApiError as exc:
+        log.warning(
+            "Slack refused the reply (%s); posting it as plain text", exc.response.get("error")
+        )
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message["text"])
 
 
 def _not_for_us(event: dict[str, Any], bot_user_id: str | None) -> bool:
@@ -161,7 +173,7 @@ def _thread_history(
         if message.get("ts") == event["ts"] or _ignored_subtype(message):
             continue
         from_bot = bool(message.get("bot_id")) or message.get("user") == bot_user_id
-        text = str(message.get("text", "")) if from_bot else _question(message)
+        text = answer_of_reply(str(message.get("text", ""))) if from_bot else _question(message)
         if text:
             turns.append(Turn(role="assistant" if from_bot else "user", content=text))
     return turns[-_THREAD_TURNS:]
