@@ -21,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-eval_app = typer.Typer(help="Measure answer quality.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure retrieval and answer quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
 out = Console(highlight=False, soft_wrap=True)
@@ -271,6 +271,38 @@ def eval_qa(
         print(report.model_dump_json())
     else:
         render.print_qa_report(out, report)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    dataset: Annotated[
+        Path, typer.Argument(help="BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv.")
+    ],
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="The dataset's own store (default: beside SUMMIT_STORE)."),
+    ] = None,
+    depth: Annotated[
+        int, typer.Option("--depth", min=100, help="Chunks taken from each retriever.")
+    ] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """nDCG@10, Recall@100 and MRR@10 of dense, BM25 and hybrid retrieval on a dataset."""
+    from server.components import eval_store_of, evaluate_retrieval
+
+    settings = _settings(None)
+    target = store or eval_store_of(settings, dataset)
+    settings = settings.model_copy(update={"store": target, "collection": "beir"})
+    with _user_errors():
+        if as_json or not err.is_terminal:
+            report = evaluate_retrieval(settings, dataset, depth)
+        else:
+            with _progress_bar() as callback:
+                report = evaluate_retrieval(settings, dataset, depth, callback)
+    if as_json:
+        print(report.model_dump_json())
+    else:
+        render.print_retrieval_report(out, report)
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """The composition root: builds the parts from Settings; front doors call these."""
 
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
+from server.retrieval_eval import RetrievalEvaluator, RetrievalReport, load_beir
 from server.settings import Settings
 from server.store import ChunkStore, open_persistent_client
 
@@ -124,4 +127,35 @@ def _status_of(settings: Settings, store: ChunkStore) -> StoreStatus:
         chunks=store.count(),
         store=str(settings.store),
         embedding_model=model_label(settings.embedding_model),
+    )
+
+
+def eval_store_of(settings: Settings, dataset: Path) -> Path:
+    """Where a dataset's own store lives unless given: beside the assistant's store."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset.resolve().name) or "dataset"
+    return settings.store.parent / "eval" / name
+
+
+def evaluate_retrieval(
+    settings: Settings, dataset_dir: Path, depth: int, progress: Progress | None = None
+) -> RetrievalReport:
+    """Ingests the dataset's corpus into its own store (nothing is re-embedded when it is
+    unchanged), then scores dense, BM25 and hybrid retrieval on its judged queries."""
+    dataset = load_beir(dataset_dir)
+    embedder = build_embedder(settings)
+    store = open_store(settings, embedder)
+    started = time.perf_counter()
+    ingest = build_pipeline(settings, store, embedder).ingest([dataset.corpus], True, progress)
+    ingest_seconds = time.perf_counter() - started
+    lexical = sync_lexical_index(store, lexical_dir(settings))
+    evaluator = RetrievalEvaluator(store, lexical, embedder, settings.rrf_k, depth)
+    return RetrievalReport(
+        dataset=str(dataset_dir),
+        queries=len(dataset.queries),
+        documents=store.document_count(),
+        chunks=ingest.chunks,
+        store=str(settings.store),
+        store_reused=not (ingest.added or ingest.updated or ingest.removed),
+        ingest_seconds=round(ingest_seconds, 1),
+        methods=evaluator.evaluate(dataset),
     )

@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # importing these pulls in the model and store libraries
     from ingest.pipeline import IngestReport
     from server.evaluation import QAReport
     from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
+    from server.retrieval_eval import RetrievalReport
 
 
 def print_answer(console: Console, answer: "Answer") -> None:
@@ -100,3 +101,18 @@ def print_qa_report(console: Console, report: "QAReport") -> None:
             console.print(
                 f"[yellow]miss[/yellow] ({outcome.kind}, {verdict}): {escape(outcome.question)}"
             )
+
+
+def print_retrieval_report(console: Console, report: "RetrievalReport") -> None:
+    console.print(
+        f"{escape(report.dataset)}: {report.queries} queries, {report.documents} documents, "
+        f"{report.chunks} passages"
+    )
+    reused = "reused, nothing embedded" if report.store_reused else "ingested"
+    console.print(f"Store: {escape(report.store)} ({reused}, {report.ingest_seconds} s)")
+    console.print(f"{'method':<8} {'nDCG@10':>8} {'R@100':>8} {'MRR@10':>8} {'seconds':>8}")
+    for method, scores in report.methods.items():
+        console.print(
+            f"{method:<8} {scores.ndcg_at_10:>8.4f} {scores.recall_at_100:>8.4f} "
+            f"{scores.mrr_at_10:>8.4f} {scores.seconds:>8.1f}"
+        )

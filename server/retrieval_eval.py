@@ -1,0 +1,190 @@
+"""Retrieval quality on a dataset in the BEIR layout, scored as BEIR scores it.
+
+Each test query is run three ways — dense only (Chroma), BM25 only, and the hybrid the
+assistant uses (both fused by reciprocal rank) — over the chunks of the dataset's corpus;
+a document's score is its best chunk's. nDCG@10 (linear gains, trec_eval's formula),
+Recall@100 and MRR@10 are averaged over the queries that have judgments.
+"""
+
+import csv
+import json
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from server.embeddings import SentenceEmbedder
+from server.errors import SummitError
+from server.lexical import LexicalIndex
+from server.retrieval import reciprocal_rank_fusion
+from server.store import ChunkStore
+
+Qrels = dict[str, dict[str, int]]  # query id -> document id -> relevance grade
+Ranking = list[str]  # document ids, best first
+METHODS = ("dense", "bm25", "hybrid")
+
+
+@dataclass(frozen=True)
+class BeirDataset:
+    corpus: Path
+    queries: dict[str, str]  # the judged test queries only
+    qrels: Qrels
+
+
+class MethodScores(BaseModel):
+    ndcg_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    seconds: float  # retrieval time for all queries, query embedding included
+
+
+class RetrievalReport(BaseModel):
+    dataset: str
+    queries: int
+    documents: int
+    chunks: int
+    store: str
+    store_reused: bool  # the corpus was already in the store: nothing was embedded
+    ingest_seconds: float
+    methods: dict[str, MethodScores]
+
+
+def load_beir(folder: Path, split: str = "test") -> BeirDataset:
+    corpus, queries_file = folder / "corpus.jsonl", folder / "queries.jsonl"
+    qrels_file = folder / "qrels" / f"{split}.tsv"
+    for needed in (corpus, queries_file, qrels_file):
+        if not needed.is_file():
+            raise SummitError(f"{folder} is not a BEIR dataset: {needed.name} is missing.")
+    qrels = _read_qrels(qrels_file)
+    queries = {qid: text for qid, text in _read_queries(queries_file) if qid in qrels}
+    if not queries:
+        raise SummitError(f"No query in {queries_file.name} has a judgment in {qrels_file}.")
+    return BeirDataset(corpus, queries, {qid: qrels[qid] for qid in queries})
+
+
+def _read_qrels(path: Path) -> Qrels:
+    qrels: Qrels = {}
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle, delimiter="\t"):
+                if len(row) < 3 or not row[2].strip().lstrip("-").isdigit():
+                    continue  # the header line, or a blank one
+                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SummitError(f"Cannot read the judgments {path}.") from exc
+    return qrels
+
+
+def _read_queries(path: Path) -> Iterable[tuple[str, str]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SummitError(f"Cannot read the queries {path}.") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            yield str(record["_id"]), str(record["text"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise SummitError(f"{path}:{number}: not a query record.") from exc
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def ndcg_at(ranking: Ranking, relevant: dict[str, int], k: int) -> float:
+    """trec_eval's ndcg_cut: gain = grade, discount log2(rank + 1)."""
+    gains = [relevant.get(doc, 0) for doc in ranking[:k]]
+    ideal = sorted((g for g in relevant.values() if g > 0), reverse=True)[:k]
+    best = _dcg(ideal)
+    return _dcg(gains) / best if best > 0 else 0.0
+
+
+def _dcg(gains: list[int]) -> float:
+    return sum(g / math.log2(rank + 2) for rank, g in enumerate(gains) if g > 0)
+
+
+def recall_at(ranking: Ranking, relevant: dict[str, int], k: int) -> float:
+    wanted = {doc for doc, grade in relevant.items() if grade > 0}
+    return len(wanted & set(ranking[:k])) / len(wanted) if wanted else 0.0
+
+
+def mrr_at(ranking: Ranking, relevant: dict[str, int], k: int) -> float:
+    for rank, doc in enumerate(ranking[:k], start=1):
+        if relevant.get(doc, 0) > 0:
+            return 1.0 / rank
+    return 0.0
+
+
+def score_runs(runs: dict[str, Ranking], qrels: Qrels) -> tuple[float, float, float]:
+    """Mean nDCG@10, Recall@100 and MRR@10 over the judged queries (unranked counts 0)."""
+    totals = [0.0, 0.0, 0.0]
+    for qid, relevant in qrels.items():
+        ranking = runs.get(qid, [])
+        totals[0] += ndcg_at(ranking, relevant, 10)
+        totals[1] += recall_at(ranking, relevant, 100)
+        totals[2] += mrr_at(ranking, relevant, 10)
+    return tuple(round(total / len(qrels), 4) for total in totals)  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------ running the queries
+
+
+class RetrievalEvaluator:
+    def __init__(
+        self,
+        store: ChunkStore,
+        lexical: LexicalIndex,
+        embedder: SentenceEmbedder,
+        rrf_k: int,
+        depth: int,
+    ) -> None:
+        self._store = store
+        self._lexical = lexical
+        self._embedder = embedder
+        self._rrf_k = rrf_k
+        self._depth = depth  # chunks taken from each retriever
+        self._doc_of = {chunk_id: meta["doc_id"] for chunk_id, _, meta in store.records(False)}
+
+    def evaluate(self, dataset: BeirDataset) -> dict[str, MethodScores]:
+        runs: dict[str, dict[str, list[str]]] = {method: {} for method in METHODS}
+        seconds = dict.fromkeys(METHODS, 0.0)
+        for qid, query in dataset.queries.items():
+            started = time.perf_counter()
+            runs["dense"][qid] = dense = self._dense(query)
+            dense_done = time.perf_counter()
+            runs["bm25"][qid] = lexical = self._bm25(query)
+            bm25_done = time.perf_counter()
+            runs["hybrid"][qid] = self._fuse(dense, lexical)
+            seconds["dense"] += dense_done - started
+            seconds["bm25"] += bm25_done - dense_done
+            seconds["hybrid"] += time.perf_counter() - started
+        return {
+            method: self._scores(runs[method], dataset.qrels, seconds[method]) for method in METHODS
+        }
+
+    def _dense(self, query: str) -> list[str]:
+        vector = self._embedder.embed_query(query)
+        return [chunk.chunk_id for chunk, _ in self._store.dense_search(vector, self._depth)]
+
+    def _bm25(self, query: str) -> list[str]:
+        return [chunk_id for chunk_id, _ in self._lexical.search(query, self._depth)]
+
+    def _fuse(self, dense: list[str], lexical: list[str]) -> list[str]:
+        fused = reciprocal_rank_fusion([dense, lexical], self._rrf_k)
+        return sorted(fused, key=lambda chunk_id: -fused[chunk_id])
+
+    def _scores(self, runs: dict[str, list[str]], qrels: Qrels, seconds: float) -> MethodScores:
+        documents = {qid: self._documents(chunks) for qid, chunks in runs.items()}
+        ndcg, recall, mrr = score_runs(documents, qrels)
+        return MethodScores(
+            ndcg_at_10=ndcg, recall_at_100=recall, mrr_at_10=mrr, seconds=round(seconds, 2)
+        )
+
+    def _documents(self, chunk_ranking: list[str]) -> Ranking:
+        """Documents in the order of their best chunk."""
+        return list(dict.fromkeys(self._doc_of[c] for c in chunk_ranking if c in self._doc_of))

@@ -1,0 +1,389 @@
+"""In-process `Assistant.ask` latency at 1k, 10k and 100k chunks, beside the bare cost of
+embedding the question plus one Chroma dense query, measured in the same run.
+
+    python tests/benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--questions 200]
+                                           [--store-root DIR] [--json]
+
+Corpus: generated, from ../shared/data/scifact/corpus.jsonl (evaluation data, read in
+place, never copied). A seeded pool of real sentences is embedded once with the real model
+(cached as pool-*.npy in the store root); each chunk is 3-6 random pool sentences and its
+vector is the normalised mean of theirs, so 100k chunks cost no model time. Stores live in
+STORE_ROOT/chunks-SIZE (default root /tmp/summit-bench-scale) and are reused when they
+already hold SIZE chunks, so reruns skip the build (the table then shows the build time
+recorded when the store was made, marked "reused").
+
+Questions: the SciFact test claims (qrels/test.tsv); 10 warm up the process, then each of
+--questions others is asked once. The answerer's sentence-vector cache is off by default
+(--sentence-cache 0): pool sentences recur across generated chunks, so a warm cache would
+hit far more often than it would on real text of this size; every answer here pays for
+encoding its passages' sentences, as a first-time question over a real corpus does.
+Per question, in alternating order: ask, and the baseline (embed + dense_search with
+k = retrieval_candidates); BM25 search alone is timed too.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from ingest.documents import Chunk  # noqa: E402
+from ingest.pipeline import sync_lexical_index  # noqa: E402
+from ingest.sentences import split_sentences  # noqa: E402
+from server.components import (  # noqa: E402
+    build_assistant,
+    build_embedder,
+    lexical_dir,
+    open_store,
+)
+from server.embeddings import SentenceEmbedder  # noqa: E402
+from server.lexical import LexicalIndex  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from server.store import ChunkStore, open_persistent_client  # noqa: E402
+
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
+DEFAULT_ROOT = Path("/tmp/summit-bench-scale")
+WARM_UP_QUESTIONS = 10
+CHUNKS_PER_DOCUMENT = 10
+SENTENCES_PER_CHUNK = (3, 6)
+MAX_ADD_BATCH = 5000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Real sentences with their vectors, and titles to give generated documents."""
+
+    sentences: list[str]
+    vectors: np.ndarray
+    titles: list[str]
+
+
+@dataclass
+class SizeResult:
+    size: int
+    chunks: int
+    build_s: float
+    build_reused: bool
+    assistant_load_s: float
+    disk_mb: float
+    lexical_disk_mb: float
+    questions: int
+    ask_p50_ms: float
+    ask_p95_ms: float
+    baseline_p50_ms: float
+    baseline_p95_ms: float
+    bm25_p50_ms: float
+    bm25_p95_ms: float
+    answered: int
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--store-root", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--pool", type=int, default=4000, help="sentences embedded for real")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--sentence-cache", type=int, default=0, help="answerer cache size (see docstring)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    args.store_root.mkdir(parents=True, exist_ok=True)
+
+    warm_up, timed = _questions(args.questions)
+    embedder = build_embedder(Settings(store=args.store_root / "unused"))
+    pool = _pool(embedder, args.store_root, args.pool, args.seed)
+    results = [_measure_size(size, pool, embedder, args, warm_up, timed) for size in sizes]
+    report = {
+        "machine": _machine(),
+        "pool_sentences": len(pool.sentences),
+        "sentence_cache": args.sentence_cache,
+        "store_root": str(args.store_root),
+        "results": [asdict(r) for r in results],
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_table(report, results)
+
+
+# -- questions and corpus ------------------------------------------------------------------
+
+
+def _questions(count: int) -> tuple[list[str], list[str]]:
+    """(warm-up, timed) SciFact test claims, none repeated."""
+    test_ids = {
+        line.split("\t")[0]
+        for line in (SCIFACT / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+        if line.strip()
+    }
+    claims = [
+        record["text"] for record in _jsonl(SCIFACT / "queries.jsonl") if record["_id"] in test_ids
+    ]
+    if count + WARM_UP_QUESTIONS > len(claims):
+        print(
+            f"only {len(claims)} test claims: timing {len(claims) - WARM_UP_QUESTIONS}",
+            file=sys.stderr,
+        )
+    return claims[:WARM_UP_QUESTIONS], claims[WARM_UP_QUESTIONS : WARM_UP_QUESTIONS + count]
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, object]]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _pool(embedder: SentenceEmbedder, root: Path, size: int, seed: int) -> Pool:
+    """A seeded sample of SciFact sentences, embedded once and cached beside the stores."""
+    sentences, titles = _scifact_sentences()
+    chosen = random.Random(seed).sample(sentences, min(size, len(sentences)))
+    cache = root / f"pool-{seed}-{len(chosen)}"
+    texts_file, vectors_file = cache.with_suffix(".json"), cache.with_suffix(".npy")
+    if texts_file.exists() and vectors_file.exists():
+        cached = json.loads(texts_file.read_text(encoding="utf-8"))
+        if cached == chosen:
+            return Pool(chosen, np.load(vectors_file), titles)
+    started = time.perf_counter()
+    vectors = np.asarray(embedder.encode(chosen), dtype=np.float32)
+    _log(f"embedded {len(chosen)} pool sentences in {time.perf_counter() - started:.1f} s")
+    np.save(vectors_file, vectors)
+    texts_file.write_text(json.dumps(chosen), encoding="utf-8")
+    return Pool(chosen, vectors, titles)
+
+
+def _scifact_sentences() -> tuple[list[str], list[str]]:
+    """Sentences of every abstract (20-400 characters), and the abstracts' titles."""
+    sentences: list[str] = []
+    titles: list[str] = []
+    for record in _jsonl(SCIFACT / "corpus.jsonl"):
+        titles.append(str(record["title"]))
+        sentences.extend(s for s in split_sentences(str(record["text"])) if 20 <= len(s) <= 400)
+    return sorted(set(sentences)), titles
+
+
+def generate_chunks(pool: Pool, size: int, seed: int) -> Iterator[tuple[Chunk, np.ndarray]]:
+    """`size` chunks of 3-6 pool sentences, each with the normalised mean of their vectors."""
+    rng = random.Random(seed * 1_000_003 + size)
+    title = ""
+    for number in range(size):
+        doc = number // CHUNKS_PER_DOCUMENT
+        if number % CHUNKS_PER_DOCUMENT == 0:
+            title = rng.choice(pool.titles)
+        picks = rng.sample(range(len(pool.sentences)), rng.randint(*SENTENCES_PER_CHUNK))
+        vector = pool.vectors[picks].mean(axis=0)
+        chunk = Chunk(
+            chunk_id=f"scale-{size}-{number:06d}",
+            doc_id=f"doc-{doc:05d}",
+            source=f"/generated/scale-{size}/doc-{doc:05d}.txt",
+            title=title,
+            section=None,
+            page=None,
+            position=number % CHUNKS_PER_DOCUMENT,
+            text=" ".join(pool.sentences[i] for i in picks),
+        )
+        yield chunk, vector / np.linalg.norm(vector)
+
+
+# -- the store -----------------------------------------------------------------------------
+
+
+def _store_dir(root: Path, size: int) -> Path:
+    return root / f"chunks-{size}"
+
+
+def _ensure_store(
+    settings: Settings, embedder: SentenceEmbedder, pool: Pool, size: int, seed: int
+) -> tuple[float, bool]:
+    """(build seconds, reused): the store at settings.store holds `size` generated chunks."""
+    record = settings.store.with_name(settings.store.name + ".build.json")
+    built = settings.store.exists() and record.exists()
+    if built and open_store(settings, embedder).count() == size:
+        return float(json.loads(record.read_text())["build_s"]), True
+    shutil.rmtree(settings.store, ignore_errors=True)
+    record.unlink(missing_ok=True)
+    started = time.perf_counter()
+    store = open_store(settings, embedder)
+    _add_all(store, settings.store, generate_chunks(pool, size, seed), size)
+    add_s = time.perf_counter() - started
+    sync_lexical_index(store, lexical_dir(settings))
+    build_s = time.perf_counter() - started
+    _log(f"{size}: Chroma add {add_s:.1f} s, BM25 index {build_s - add_s:.1f} s")
+    record.write_text(json.dumps({"build_s": build_s, "chroma_add_s": add_s}))
+    return build_s, False
+
+
+def _add_all(
+    store: ChunkStore, path: Path, chunks: Iterator[tuple[Chunk, np.ndarray]], size: int
+) -> None:
+    batch_size = min(MAX_ADD_BATCH, open_persistent_client(path).get_max_batch_size())
+    batch: list[tuple[Chunk, np.ndarray]] = []
+    for item in chunks:
+        batch.append(item)
+        if len(batch) == batch_size:
+            _add_batch(store, batch)
+            batch = []
+    _add_batch(store, batch)
+    if store.count() != size:
+        raise SystemExit(f"the store holds {store.count()} chunks, not {size}")
+
+
+def _add_batch(store: ChunkStore, batch: list[tuple[Chunk, np.ndarray]]) -> None:
+    if batch:
+        store.add([c for c, _ in batch], np.stack([v for _, v in batch]).tolist())
+
+
+def _disk_mb(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
+
+
+# -- timing --------------------------------------------------------------------------------
+
+
+def _measure_size(
+    size: int,
+    pool: Pool,
+    embedder: SentenceEmbedder,
+    args: argparse.Namespace,
+    warm_up: list[str],
+    timed: list[str],
+) -> SizeResult:
+    settings = Settings(
+        store=_store_dir(args.store_root, size), sentence_cache_size=args.sentence_cache
+    )
+    build_s, reused = _ensure_store(settings, embedder, pool, size, args.seed)
+    started = time.perf_counter()
+    assistant = build_assistant(settings)
+    load_s = time.perf_counter() - started
+    store = open_store(settings, embedder)
+    lexical = LexicalIndex.load(lexical_dir(settings))
+    if lexical is None:
+        raise SystemExit(f"no BM25 index under {lexical_dir(settings)}")
+    k = settings.retrieval_candidates
+
+    def baseline(question: str) -> object:
+        """The bare cost: embed the question, one dense query."""
+        return store.dense_search(embedder.embed_query(question), k)
+
+    for question in warm_up:
+        assistant.ask(question)
+        baseline(question)
+        lexical.search(question, k)
+    ask_ms: list[float] = []
+    base_ms: list[float] = []
+    bm25_ms: list[float] = []
+    answered = 0
+    for number, question in enumerate(timed):
+        if number % 2:  # alternate the order, so neither side always runs on a warmer cache
+            base_ms.append(_timed(baseline, question)[0])
+        elapsed, answer = _timed(assistant.ask, question)
+        ask_ms.append(elapsed)
+        answered += int(answer.answered)
+        if not number % 2:
+            base_ms.append(_timed(baseline, question)[0])
+        bm25_ms.append(_timed(lambda q: lexical.search(q, k), question)[0])
+    ask, base, bm25 = _percentiles(ask_ms), _percentiles(base_ms), _percentiles(bm25_ms)
+    result = SizeResult(
+        size=size,
+        chunks=store.count(),
+        build_s=round(build_s, 1),
+        build_reused=reused,
+        assistant_load_s=round(load_s, 2),
+        disk_mb=_disk_mb(settings.store),
+        lexical_disk_mb=_disk_mb(lexical_dir(settings)),
+        questions=len(timed),
+        ask_p50_ms=ask[0],
+        ask_p95_ms=ask[1],
+        baseline_p50_ms=base[0],
+        baseline_p95_ms=base[1],
+        bm25_p50_ms=bm25[0],
+        bm25_p95_ms=bm25[1],
+        answered=answered,
+    )
+    _log(json.dumps(asdict(result)))
+    return result
+
+
+def _timed(call: Callable[[str], T], question: str) -> tuple[float, T]:
+    """(milliseconds, result) of call(question)."""
+    started = time.perf_counter()
+    result = call(question)
+    return (time.perf_counter() - started) * 1000, result
+
+
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    """(p50, p95) in the values' unit, rounded."""
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return round(statistics.median(ordered), 1), round(p95, 1)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def _machine() -> dict[str, object]:
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "load_avg_1m_at_end": round(load[0], 2) if load else None,
+    }
+
+
+def _print_table(report: dict[str, object], results: list[SizeResult]) -> None:
+    machine = report["machine"]
+    print(f"machine: {machine}")
+    print(
+        f"pool: {report['pool_sentences']} sentences; sentence cache: "
+        f"{report['sentence_cache']}; stores under {report['store_root']}"
+    )
+    header = (
+        f"{'size':>7} {'chunks':>7} {'build s':>9} {'load s':>7} {'disk MB':>8} "
+        f"{'ask p50':>8} {'ask p95':>8} {'base p50':>9} {'base p95':>9} {'bm25 p50':>9} "
+        f"{'answered':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        build = f"{r.build_s:.1f}{'*' if r.build_reused else ''}"
+        print(
+            f"{r.size:>7} {r.chunks:>7} {build:>9} {r.assistant_load_s:>7.2f} "
+            f"{r.disk_mb:>8.1f} {r.ask_p50_ms:>8.1f} {r.ask_p95_ms:>8.1f} "
+            f"{r.baseline_p50_ms:>9.1f} {r.baseline_p95_ms:>9.1f} {r.bm25_p50_ms:>9.1f} "
+            f"{r.answered:>4}/{r.questions:<4}"
+        )
+    print("times in ms unless marked; base = embed question + one Chroma dense query;")
+    print("build * = reused store, time recorded when it was built; load = build_assistant")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
