@@ -285,6 +285,14 @@ def eval_retrieval(
     depth: Annotated[
         int, typer.Option("--depth", min=100, help="Chunks taken from each retriever.")
     ] = 1000,
+    whole_documents: Annotated[
+        bool,
+        typer.Option(
+            "--whole-documents",
+            help="Also score dense retrieval over whole documents cut at the model's length "
+            "(the published figures' setting; embeds the corpus once more, then caches it).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """nDCG@10, Recall@100 and MRR@10 of dense, BM25 and hybrid retrieval on a dataset."""
@@ -295,10 +303,10 @@ def eval_retrieval(
     settings = settings.model_copy(update={"store": target, "collection": "beir"})
     with _user_errors():
         if as_json or not err.is_terminal:
-            report = evaluate_retrieval(settings, dataset, depth)
+            report = evaluate_retrieval(settings, dataset, depth, None, whole_documents)
         else:
             with _progress_bar() as callback:
-                report = evaluate_retrieval(settings, dataset, depth, callback)
+                report = evaluate_retrieval(settings, dataset, depth, callback, whole_documents)
     if as_json:
         print(report.model_dump_json())
     else:

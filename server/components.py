@@ -1,5 +1,6 @@
 """The composition root: builds the parts from Settings; front doors call these."""
 
+import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -17,7 +18,14 @@ from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
-from server.retrieval_eval import RetrievalEvaluator, RetrievalReport, load_beir
+from server.retrieval_eval import (
+    WHOLE_DOCUMENTS,
+    RetrievalEvaluator,
+    RetrievalReport,
+    load_beir,
+    scores_of,
+    whole_document_runs,
+)
 from server.settings import Settings
 from server.store import ChunkStore, open_persistent_client
 
@@ -137,7 +145,11 @@ def eval_store_of(settings: Settings, dataset: Path) -> Path:
 
 
 def evaluate_retrieval(
-    settings: Settings, dataset_dir: Path, depth: int, progress: Progress | None = None
+    settings: Settings,
+    dataset_dir: Path,
+    depth: int,
+    progress: Progress | None = None,
+    whole_documents: bool = False,
 ) -> RetrievalReport:
     """Ingests the dataset's corpus into its own store (nothing is re-embedded when it is
     unchanged), then scores dense, BM25 and hybrid retrieval on its judged queries."""
@@ -149,6 +161,12 @@ def evaluate_retrieval(
     ingest_seconds = time.perf_counter() - started
     lexical = sync_lexical_index(store, lexical_dir(settings))
     evaluator = RetrievalEvaluator(store, lexical, embedder, settings.rrf_k, depth)
+    methods = evaluator.evaluate(dataset)
+    if whole_documents:
+        key = dataset.corpus.read_bytes() + model_label(settings.embedding_model).encode()
+        cache = settings.store / "whole-documents" / f"{hashlib.sha256(key).hexdigest()[:16]}.npy"
+        runs, seconds = whole_document_runs(dataset, embedder, cache)
+        methods[WHOLE_DOCUMENTS] = scores_of(runs, dataset.qrels, seconds)
     return RetrievalReport(
         dataset=str(dataset_dir),
         queries=len(dataset.queries),
@@ -157,5 +175,5 @@ def evaluate_retrieval(
         store=str(settings.store),
         store_reused=not (ingest.added or ingest.updated or ingest.removed),
         ingest_seconds=round(ingest_seconds, 1),
-        methods=evaluator.evaluate(dataset),
+        methods=methods,
     )

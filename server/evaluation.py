@@ -37,6 +37,7 @@ class QAReport(BaseModel):
     answered_with_fact: float  # share of answerable questions
     answered_with_cited_fact: float  # answer and a cited passage both hold a key fact
     over_refusal: float  # share of answerable questions refused
+    refusal: float  # share of unanswerable questions refused
     refusal_by_kind: dict[str, float]  # share of unanswerable questions refused, per kind
     latency_p50_ms: float
     latency_p95_ms: float
@@ -71,6 +72,7 @@ def evaluate_qa(assistant: Assistant, items: list[QAItem]) -> QAReport:
         answered_with_fact=_share(answerable, lambda o: o.answered and o.fact_in_answer),
         answered_with_cited_fact=_share(answerable, lambda o: o.answered and o.fact_cited),
         over_refusal=_share(answerable, lambda o: not o.answered),
+        refusal=_share(unanswerable, lambda o: not o.answered),
         refusal_by_kind={
             kind: _share([o for o in unanswerable if o.kind == kind], lambda o: not o.answered)
             for kind in kinds

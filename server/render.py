@@ -87,6 +87,7 @@ def print_qa_report(console: Console, report: "QAReport") -> None:
     console.print(f"Answered with a key fact:          {report.answered_with_fact:.1%}")
     console.print(f"Answered with a cited key fact:    {report.answered_with_cited_fact:.1%}")
     console.print(f"Over-refusal (answerable refused): {report.over_refusal:.1%}")
+    console.print(f"Refused, all unanswerable:         {report.refusal:.1%}")
     for kind, share in report.refusal_by_kind.items():
         console.print(f"Refused, {kind}: {share:.1%}")
     console.print(f"Latency p50 / p95: {report.latency_p50_ms} / {report.latency_p95_ms} ms")

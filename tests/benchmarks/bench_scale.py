@@ -51,6 +51,7 @@ from server.components import (  # noqa: E402
 )
 from server.embeddings import SentenceEmbedder  # noqa: E402
 from server.lexical import LexicalIndex  # noqa: E402
+from server.retrieval import HybridRetriever  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import ChunkStore, open_persistent_client  # noqa: E402
 
@@ -82,13 +83,15 @@ class SizeResult:
     disk_mb: float
     lexical_disk_mb: float
     questions: int
+    answered: int
     ask_p50_ms: float
     ask_p95_ms: float
     baseline_p50_ms: float
     baseline_p95_ms: float
+    retrieve_p50_ms: float
+    retrieve_p95_ms: float
     bm25_p50_ms: float
     bm25_p95_ms: float
-    answered: int
 
 
 def main() -> None:
@@ -101,8 +104,15 @@ def main() -> None:
     parser.add_argument(
         "--sentence-cache", type=int, default=0, help="answerer cache size (see docstring)"
     )
+    parser.add_argument(
+        "--torch-threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     sizes = [int(s) for s in args.sizes.split(",")]
     args.store_root.mkdir(parents=True, exist_ok=True)
 
@@ -128,20 +138,18 @@ def main() -> None:
 
 def _questions(count: int) -> tuple[list[str], list[str]]:
     """(warm-up, timed) SciFact test claims, none repeated."""
-    test_ids = {
-        line.split("\t")[0]
-        for line in (SCIFACT / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
-        if line.strip()
-    }
-    claims = [
-        record["text"] for record in _jsonl(SCIFACT / "queries.jsonl") if record["_id"] in test_ids
-    ]
+    claims = scifact_test_claims()
     if count + WARM_UP_QUESTIONS > len(claims):
-        print(
-            f"only {len(claims)} test claims: timing {len(claims) - WARM_UP_QUESTIONS}",
-            file=sys.stderr,
-        )
+        _log(f"only {len(claims)} test claims: timing {len(claims) - WARM_UP_QUESTIONS}")
     return claims[:WARM_UP_QUESTIONS], claims[WARM_UP_QUESTIONS : WARM_UP_QUESTIONS + count]
+
+
+def scifact_test_claims() -> list[str]:
+    """The 300 SciFact test queries (claims), in queries.jsonl order."""
+    qrels = (SCIFACT / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    test_ids = {line.split("\t")[0] for line in qrels if line.strip()}
+    records = _jsonl(SCIFACT / "queries.jsonl")
+    return [str(r["text"]) for r in records if r["_id"] in test_ids]
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, object]]:
@@ -217,7 +225,7 @@ def _ensure_store(
     built = settings.store.exists() and record.exists()
     if built and open_store(settings, embedder).count() == size:
         return float(json.loads(record.read_text())["build_s"]), True
-    shutil.rmtree(settings.store, ignore_errors=True)
+    _empty_store(settings)
     record.unlink(missing_ok=True)
     started = time.perf_counter()
     store = open_store(settings, embedder)
@@ -228,6 +236,14 @@ def _ensure_store(
     _log(f"{size}: Chroma add {add_s:.1f} s, BM25 index {build_s - add_s:.1f} s")
     record.write_text(json.dumps({"build_s": build_s, "chroma_add_s": add_s}))
     return build_s, False
+
+
+def _empty_store(settings: Settings) -> None:
+    """Drop the collection and its BM25 index (not the folder: Chroma keeps it open)."""
+    client = open_persistent_client(settings.store)
+    if settings.collection in {c.name for c in client.list_collections()}:
+        client.delete_collection(settings.collection)
+    shutil.rmtree(lexical_dir(settings), ignore_errors=True)
 
 
 def _add_all(
@@ -277,29 +293,20 @@ def _measure_size(
     if lexical is None:
         raise SystemExit(f"no BM25 index under {lexical_dir(settings)}")
     k = settings.retrieval_candidates
+    retriever = HybridRetriever(store, lexical, embedder, k, settings.rrf_k)
+    answered: list[bool] = []
 
-    def baseline(question: str) -> object:
-        """The bare cost: embed the question, one dense query."""
-        return store.dense_search(embedder.embed_query(question), k)
+    def ask(question: str) -> None:
+        answered.append(assistant.ask(question).answered)
 
-    for question in warm_up:
-        assistant.ask(question)
-        baseline(question)
-        lexical.search(question, k)
-    ask_ms: list[float] = []
-    base_ms: list[float] = []
-    bm25_ms: list[float] = []
-    answered = 0
-    for number, question in enumerate(timed):
-        if number % 2:  # alternate the order, so neither side always runs on a warmer cache
-            base_ms.append(_timed(baseline, question)[0])
-        elapsed, answer = _timed(assistant.ask, question)
-        ask_ms.append(elapsed)
-        answered += int(answer.answered)
-        if not number % 2:
-            base_ms.append(_timed(baseline, question)[0])
-        bm25_ms.append(_timed(lambda q: lexical.search(q, k), question)[0])
-    ask, base, bm25 = _percentiles(ask_ms), _percentiles(base_ms), _percentiles(bm25_ms)
+    calls: dict[str, Callable[[str], object]] = {
+        "ask": ask,
+        # the bare cost: embed the question, one dense query
+        "baseline": lambda q: store.dense_search(embedder.embed_query(q), k),
+        "retrieve": lambda q: retriever.retrieve(q, settings.answer_passages),
+        "bm25": lambda q: lexical.search(q, k),
+    }
+    ms = _time_calls(calls, warm_up, timed)
     result = SizeResult(
         size=size,
         chunks=store.count(),
@@ -309,16 +316,31 @@ def _measure_size(
         disk_mb=_disk_mb(settings.store),
         lexical_disk_mb=_disk_mb(lexical_dir(settings)),
         questions=len(timed),
-        ask_p50_ms=ask[0],
-        ask_p95_ms=ask[1],
-        baseline_p50_ms=base[0],
-        baseline_p95_ms=base[1],
-        bm25_p50_ms=bm25[0],
-        bm25_p95_ms=bm25[1],
-        answered=answered,
+        answered=sum(answered[len(warm_up) :]),
+        **{f"{name}_{p}_ms": value for name in calls for p, value in _percentiles(ms[name])},
     )
     _log(json.dumps(asdict(result)))
     return result
+
+
+def _time_calls(
+    calls: dict[str, Callable[[str], object]], warm_up: list[str], timed: list[str]
+) -> dict[str, list[float]]:
+    """Milliseconds of each call on each timed question, after the warm-up questions.
+
+    The order of the calls rotates from question to question, so none of them always runs
+    first (on colder caches) or last.
+    """
+    for question in warm_up:
+        for call in calls.values():
+            call(question)
+    names = list(calls)
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    for number, question in enumerate(timed):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            timings[name].append(_timed(calls[name], question)[0])
+    return timings
 
 
 def _timed(call: Callable[[str], T], question: str) -> tuple[float, T]:
@@ -328,11 +350,11 @@ def _timed(call: Callable[[str], T], question: str) -> tuple[float, T]:
     return (time.perf_counter() - started) * 1000, result
 
 
-def _percentiles(values: list[float]) -> tuple[float, float]:
-    """(p50, p95) in the values' unit, rounded."""
+def _percentiles(values: list[float]) -> list[tuple[str, float]]:
+    """[("p50", median), ("p95", value)], rounded to 0.1."""
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return round(statistics.median(ordered), 1), round(p95, 1)
+    return [("p50", round(statistics.median(ordered), 1)), ("p95", round(p95, 1))]
 
 
 # -- report --------------------------------------------------------------------------------
@@ -346,11 +368,14 @@ def _machine() -> dict[str, object]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
+    import torch
+
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
         "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(),
         "load_avg_1m_at_end": round(load[0], 2) if load else None,
     }
 
@@ -363,22 +388,26 @@ def _print_table(report: dict[str, object], results: list[SizeResult]) -> None:
         f"{report['sentence_cache']}; stores under {report['store_root']}"
     )
     header = (
-        f"{'size':>7} {'chunks':>7} {'build s':>9} {'load s':>7} {'disk MB':>8} "
-        f"{'ask p50':>8} {'ask p95':>8} {'base p50':>9} {'base p95':>9} {'bm25 p50':>9} "
-        f"{'answered':>9}"
+        f"{'size':>7} {'chunks':>7} {'build s':>8} {'load s':>7} {'disk MB':>8} "
+        f"{'ask p50':>8} {'ask p95':>8} {'base p50':>9} {'base p95':>9} {'retr p50':>9} "
+        f"{'bm25 p50':>9} {'answered':>9}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         build = f"{r.build_s:.1f}{'*' if r.build_reused else ''}"
         print(
-            f"{r.size:>7} {r.chunks:>7} {build:>9} {r.assistant_load_s:>7.2f} "
+            f"{r.size:>7} {r.chunks:>7} {build:>8} {r.assistant_load_s:>7.2f} "
             f"{r.disk_mb:>8.1f} {r.ask_p50_ms:>8.1f} {r.ask_p95_ms:>8.1f} "
-            f"{r.baseline_p50_ms:>9.1f} {r.baseline_p95_ms:>9.1f} {r.bm25_p50_ms:>9.1f} "
-            f"{r.answered:>4}/{r.questions:<4}"
+            f"{r.baseline_p50_ms:>9.1f} {r.baseline_p95_ms:>9.1f} {r.retrieve_p50_ms:>9.1f} "
+            f"{r.bm25_p50_ms:>9.1f} {r.answered:>4}/{r.questions:<4}"
         )
-    print("times in ms unless marked; base = embed question + one Chroma dense query;")
-    print("build * = reused store, time recorded when it was built; load = build_assistant")
+    print(
+        "times in ms unless marked. base = embed the question + one Chroma dense query "
+        "(the baseline); retr = HybridRetriever.retrieve (embed, dense, BM25, fusion, fetch); "
+        "bm25 = LexicalIndex.search alone; load = build_assistant; build * = store reused, "
+        "time recorded when it was built; disk = store folder with its BM25 index."
+    )
 
 
 def _log(message: str) -> None:
