@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=60, ge=0, description="Requests a client may make per minute (0: no limit)."
     )
+    max_concurrent_requests: int = Field(
+        default=16,
+        ge=0,
+        description="Requests answered at once; past it, 503 with Retry-After (0: no limit).",
+    )
     rate_limit_burst: int = Field(
         default=20, ge=1, description="Requests a client may make at once before the limit."
     )

@@ -4,8 +4,10 @@ deterministic fake embedder and a real Chroma store on disk."""
 import json
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 from fastapi import FastAPI
@@ -24,6 +26,7 @@ from server.retrieval import HybridRetriever
 from server.settings import Settings
 from server.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
+from tests.servers import running_server
 
 PROMPTS = Path(__file__).parent.parent / "prompts"
 
@@ -274,3 +277,36 @@ def test_an_unchecked_authorization_header_does_not_escape_the_rate_limit(
 
 def test_history_turns_validate_as_the_core_type() -> None:
     assert Turn(role="user", content="x").role == "user"
+
+
+class HeldAssistant(Assistant):
+    """Answers only once released, so a test can hold requests in flight."""
+
+    def __init__(self, inner: Assistant, release: threading.Event) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.release = release
+        self.started = threading.Semaphore(0)
+
+    def ask_stream(self, question: str, history: object = ()) -> Iterator[AnswerEvent]:
+        self.started.release()
+        self.release.wait(30)
+        yield from super().ask_stream(question)
+
+
+def test_requests_past_the_concurrency_limit_get_503_with_retry_after(core: Assistant) -> None:
+    release = threading.Event()
+    held = HeldAssistant(core, release)
+    settings = Settings(store=Path("x"), rate_limit_per_minute=0, max_concurrent_requests=2)
+    with running_server(settings, lambda: held) as server:
+        url = f"{server.url}/chat"
+        with ThreadPoolExecutor(2) as pool:
+            busy = [pool.submit(httpx.post, url, json={"message": "Where?"}, timeout=30)]
+            busy.append(pool.submit(httpx.post, url, json={"message": "Where?"}, timeout=30))
+            assert held.started.acquire(timeout=10) and held.started.acquire(timeout=10)
+            refused = httpx.post(url, json={"message": "Where?"})
+            assert httpx.get(f"{server.url}/healthz").status_code == 200, "open paths pass"
+            release.set()
+            assert [f.result().status_code for f in busy] == [200, 200]
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert "busy" in refused.json()["detail"]
+        assert httpx.post(url, json={"message": "Where?"}).status_code == 200, "slots come back"

@@ -22,6 +22,7 @@ from server.httpapi import chat_routes, openai_routes, page_routes
 from server.httpapi.limits import (
     ApiKeyMiddleware,
     BodySizeMiddleware,
+    ConcurrencyLimitMiddleware,
     RateLimitMiddleware,
     TokenBucket,
 )
@@ -91,6 +92,8 @@ def _add_guards(app: FastAPI, settings: Settings) -> None:
             api_key=settings.api_key.get_secret_value(),
         )
     app.add_middleware(BodySizeMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.max_concurrent_requests:
+        app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

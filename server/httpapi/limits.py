@@ -1,4 +1,5 @@
-"""Request guards as plain ASGI middleware: API key, body size, per-client rate limit."""
+"""Request guards as plain ASGI middleware: API key, body size, per-client rate limit,
+requests at once."""
 
 import hmac
 import json
@@ -167,3 +168,36 @@ class RateLimitMiddleware:
             )
             return
         await self._app(scope, receive, send)
+
+
+class ConcurrencyLimitMiddleware:
+    """At most `limit` requests answered at once; past it, 503 with Retry-After at once.
+
+    An answer costs CPU for tens of milliseconds; past what the cores can serve, a queue
+    only adds latency and memory. Refusing early keeps the requests that are served fast
+    and tells clients when to come back. Open paths (the page, liveness) are never refused.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, retry_after_s: int = 1) -> None:
+        self._app = app
+        self._limit = limit
+        self._retry_after = str(retry_after_s)
+        self._in_flight = 0  # the event loop is single-threaded: no lock is needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_open(scope["path"]) or scope["path"] == "/readyz":
+            await self._app(scope, receive, send)
+            return
+        if self._in_flight >= self._limit:
+            await send_error(
+                send,
+                503,
+                "The server is busy answering other questions; try again in a moment.",
+                {"Retry-After": self._retry_after},
+            )
+            return
+        self._in_flight += 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._in_flight -= 1

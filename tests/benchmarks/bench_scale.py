@@ -2,23 +2,29 @@
 embedding the question plus one Chroma dense query, measured in the same run.
 
     python tests/benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--questions 200]
-                                           [--store-root DIR] [--json]
+        [--store-root DIR] [--sentence-cache 0] [--torch-threads 0] [--json]
 
-Corpus: generated, from ../shared/data/scifact/corpus.jsonl (evaluation data, read in
-place, never copied). A seeded pool of real sentences is embedded once with the real model
-(cached as pool-*.npy in the store root); each chunk is 3-6 random pool sentences and its
-vector is the normalised mean of theirs, so 100k chunks cost no model time. Stores live in
+Corpus: generated from ../shared/data/scifact/corpus.jsonl (evaluation data, read in
+place, never copied). A seeded pool of --pool real sentences is embedded once with the real
+model (cached as pool-SEED-N.npy/.json in the store root); each chunk is 3-6 random pool
+sentences, 10 chunks a document, and its vector is the normalised mean of its sentences'
+vectors, so 100k chunks cost no model time. Chunks go in with ChunkStore.add, then the BM25
+index is built with sync_lexical_index; "build s" is both. Stores live in
 STORE_ROOT/chunks-SIZE (default root /tmp/summit-bench-scale) and are reused when they
 already hold SIZE chunks, so reruns skip the build (the table then shows the build time
-recorded when the store was made, marked "reused").
+recorded when the store was made, marked *). The 100k store is what
+bench_serve_memory.py reads by default.
 
-Questions: the SciFact test claims (qrels/test.tsv); 10 warm up the process, then each of
+Questions: the SciFact test claims (qrels/test.tsv): 10 warm the process up, then each of
 --questions others is asked once. The answerer's sentence-vector cache is off by default
-(--sentence-cache 0): pool sentences recur across generated chunks, so a warm cache would
-hit far more often than it would on real text of this size; every answer here pays for
-encoding its passages' sentences, as a first-time question over a real corpus does.
-Per question, in alternating order: ask, and the baseline (embed + dense_search with
-k = retrieval_candidates); BM25 search alone is timed too.
+(--sentence-cache 0): pool sentences recur across generated chunks (each in ~100 chunks at
+100k), so a cache would hit far more often than on real text; with it off every answer pays
+for encoding its passages' sentences, as a first-time question over a real corpus does.
+
+Timed per question, in an order that rotates: Assistant.ask; the baseline, embedding the
+question plus one store.dense_search with k = retrieval_candidates; HybridRetriever.retrieve
+(the retrieval half of ask); LexicalIndex.search (BM25) alone. The machine's CPUs, CPU
+model, torch threads and load average are recorded: the figures are only as quiet as it is.
 """
 
 import argparse
@@ -117,7 +123,7 @@ def main() -> None:
     args.store_root.mkdir(parents=True, exist_ok=True)
 
     warm_up, timed = _questions(args.questions)
-    embedder = build_embedder(Settings(store=args.store_root / "unused"))
+    embedder = build_embedder(Settings(store=args.store_root))
     pool = _pool(embedder, args.store_root, args.pool, args.seed)
     results = [_measure_size(size, pool, embedder, args, warm_up, timed) for size in sizes]
     report = {
@@ -165,15 +171,15 @@ def _pool(embedder: SentenceEmbedder, root: Path, size: int, seed: int) -> Pool:
     chosen = random.Random(seed).sample(sentences, min(size, len(sentences)))
     cache = root / f"pool-{seed}-{len(chosen)}"
     texts_file, vectors_file = cache.with_suffix(".json"), cache.with_suffix(".npy")
-    if texts_file.exists() and vectors_file.exists():
-        cached = json.loads(texts_file.read_text(encoding="utf-8"))
-        if cached == chosen:
-            return Pool(chosen, np.load(vectors_file), titles)
+    identity = {"model": embedder.model_name, "sentences": chosen}
+    cached = texts_file.exists() and vectors_file.exists()
+    if cached and json.loads(texts_file.read_text(encoding="utf-8")) == identity:
+        return Pool(chosen, np.load(vectors_file), titles)
     started = time.perf_counter()
     vectors = np.asarray(embedder.encode(chosen), dtype=np.float32)
     _log(f"embedded {len(chosen)} pool sentences in {time.perf_counter() - started:.1f} s")
     np.save(vectors_file, vectors)
-    texts_file.write_text(json.dumps(chosen), encoding="utf-8")
+    texts_file.write_text(json.dumps(identity), encoding="utf-8")
     return Pool(chosen, vectors, titles)
 
 
@@ -222,9 +228,11 @@ def _ensure_store(
 ) -> tuple[float, bool]:
     """(build seconds, reused): the store at settings.store holds `size` generated chunks."""
     record = settings.store.with_name(settings.store.name + ".build.json")
-    built = settings.store.exists() and record.exists()
-    if built and open_store(settings, embedder).count() == size:
-        return float(json.loads(record.read_text())["build_s"]), True
+    recipe = {"seed": seed, "pool": len(pool.sentences), "model": embedder.model_name}
+    if record.exists() and settings.store.exists():
+        recorded = json.loads(record.read_text())
+        if recorded.get("recipe") == recipe and open_store(settings, embedder).count() == size:
+            return float(recorded["build_s"]), True
     _empty_store(settings)
     record.unlink(missing_ok=True)
     started = time.perf_counter()
@@ -234,7 +242,7 @@ def _ensure_store(
     sync_lexical_index(store, lexical_dir(settings))
     build_s = time.perf_counter() - started
     _log(f"{size}: Chroma add {add_s:.1f} s, BM25 index {build_s - add_s:.1f} s")
-    record.write_text(json.dumps({"build_s": build_s, "chroma_add_s": add_s}))
+    record.write_text(json.dumps({"build_s": build_s, "chroma_add_s": add_s, "recipe": recipe}))
     return build_s, False
 
 

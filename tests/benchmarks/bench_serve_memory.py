@@ -17,8 +17,10 @@ SciFact test claims (cycled) go out from --concurrency client threads (httpx).
 
 Reported: VmHWM (peak resident set) at readiness and at the end; RSS at readiness, after
 the first answer and after the load (growth under load); the highest sampled RSS; /chat
-latency and errors. Target: peak <= 1.5 GB with 100k chunks. --server-env NAME=VALUE
-(repeatable) passes more environment to the server, e.g. MALLOC_ARENA_MAX=2.
+latency and errors. MB are MiB as /proc gives them; target: peak <= 1.5 GB (1536 MiB) with
+100k chunks. --server-env NAME=VALUE (repeatable) passes more environment to the server,
+e.g. MALLOC_ARENA_MAX=2. Note: /readyz counts documents by reading every chunk's metadata
+(seconds at 100k chunks), so "ready in" includes at least one such read.
 """
 
 import argparse
@@ -85,7 +87,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between samples")
-    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE", help="repeatable"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if not (args.store / "chroma.sqlite3").exists():
