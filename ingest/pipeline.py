@@ -88,6 +88,8 @@ class IngestPipeline:
         if prune:
             gone = {s for s in self._store.sources() if not Path(s).exists()}
             report.removed += self._store.delete_sources(sorted(gone))
+        if plan.to_add or plan.to_delete or report.removed:
+            self._store.mark_changed()
         self.sync_lexical_index()
         report.chunks = self._store.count()
         return report

@@ -48,10 +48,12 @@ class Assistant:
         max_question_chars: int,
         max_history_turns: int = 50,
         condenser: Condenser | None = None,
+        refresh: Callable[[], bool] | None = None,
     ) -> None:
         self._retriever = retriever
         self._answerer = answerer
         self._condenser = condenser or RuleCondenser()
+        self._refresh = refresh
         self._status = status
         self._max_chars = max_question_chars
         self._max_history = max_history_turns
@@ -90,6 +92,10 @@ class Assistant:
             for p in passages
         ]
         return SearchResponse(query=query, results=results)
+
+    def refresh(self) -> bool:
+        """Picks up documents another process ingested; True if anything changed."""
+        return self._refresh() if self._refresh is not None else False
 
     def status(self) -> StoreStatus:
         return self._status()

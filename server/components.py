@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingest.chunker import Chunker, ChunkingPolicy
+from ingest.lock import ingest_lock
 from ingest.pipeline import IngestPipeline, IngestReport, Progress, sync_lexical_index
 from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Answerer, Assistant, Condenser
@@ -27,7 +28,12 @@ from server.retrieval_eval import (
     whole_document_runs,
 )
 from server.settings import Settings
-from server.store import ChunkStore, open_persistent_client
+from server.store import (
+    ChunkStore,
+    forget_embedded_clients,
+    open_http_client,
+    open_persistent_client,
+)
 
 Notify = Callable[[str], None]
 
@@ -39,11 +45,31 @@ def build_embedder(settings: Settings) -> SentenceEmbedder:
 
 
 def open_store(settings: Settings, embedder: SentenceEmbedder) -> ChunkStore:
-    client = open_persistent_client(settings.store)
+    """The Chroma server's collection if SUMMIT_CHROMA_URL is set, else the embedded one."""
+    if settings.chroma_url:
+        token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+        client = open_http_client(
+            settings.chroma_url, token, settings.chroma_tenant, settings.chroma_database
+        )
+    else:
+        client = open_persistent_client(settings.store)
     return ChunkStore(client, settings.collection, embedder, model_label(settings.embedding_model))
 
 
+def store_label(settings: Settings) -> str:
+    if settings.chroma_url:
+        return f"{settings.chroma_url} ({settings.chroma_tenant}/{settings.chroma_database})"
+    return str(settings.store)
+
+
 def lexical_dir(settings: Settings) -> Path:
+    """Where the BM25 index is kept. It is derived from the store's records and checked
+    against their version: with a Chroma server every process keeps its own copy in
+    SUMMIT_STORE, rebuilt when the server's collection changed."""
+    if settings.chroma_url:
+        server = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.chroma_url)
+        scope = f"{server}_{settings.chroma_tenant}_{settings.chroma_database}"
+        return settings.store / "lexical-cache" / scope / settings.collection
     return settings.store / "lexical" / settings.collection
 
 
@@ -69,7 +95,13 @@ def ingest(
 ) -> IngestReport:
     embedder = build_embedder(settings)
     store = open_store(settings, embedder)
-    return build_pipeline(settings, store, embedder).ingest(paths, prune, progress)
+    with ingest_lock(lock_path(settings)):
+        return build_pipeline(settings, store, embedder).ingest(paths, prune, progress)
+
+
+def lock_path(settings: Settings) -> Path:
+    """The file that lets one ingest at a time write to the store."""
+    return lexical_dir(settings).parent / f"{settings.collection}.ingest.lock"
 
 
 def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:
@@ -79,12 +111,18 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
     prompts = PromptLibrary(settings.prompts_dir)
     if store.count() == 0:
         if notify is not None:
-            notify(prompts.render("empty_store", store=settings.store, corpus=settings.corpus_dir))
-        build_pipeline(settings, store, embedder).ingest([settings.corpus_dir])
+            notify(
+                prompts.render(
+                    "empty_store", store=store_label(settings), corpus=settings.corpus_dir
+                )
+            )
+        with ingest_lock(lock_path(settings)):
+            build_pipeline(settings, store, embedder).ingest([settings.corpus_dir])
     lexical = sync_lexical_index(store, lexical_dir(settings))
     retriever = HybridRetriever(
         store, lexical, embedder, settings.retrieval_candidates, settings.rrf_k
     )
+    retriever.generation = store.generation()
     policy = AnswerPolicy(
         passages=settings.answer_passages,
         max_sentences=settings.answer_max_sentences,
@@ -98,10 +136,11 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
     return Assistant(
         retriever,
         answerer,
-        lambda: _status_of(settings, store),
+        lambda: _status_of(settings, retriever.store),
         settings.max_question_chars,
         settings.max_history_turns,
         condenser,
+        lambda: refresh_retriever(settings, retriever),
     )
 
 
@@ -133,9 +172,24 @@ def _status_of(settings: Settings, store: ChunkStore) -> StoreStatus:
     return StoreStatus(
         documents=store.document_count(),
         chunks=store.count(),
-        store=str(settings.store),
+        store=store_label(settings),
         embedding_model=model_label(settings.embedding_model),
     )
+
+
+def refresh_retriever(settings: Settings, retriever: HybridRetriever) -> bool:
+    """Picks up what another process ingested since the retriever last looked: the store
+    opened afresh (an embedded store's vector index is cached in memory) and the BM25
+    index rebuilt. Requests keep using the old parts until the new ones are swapped in."""
+    generation = retriever.store.generation()
+    if generation == retriever.generation:
+        return False
+    if not settings.chroma_url:
+        forget_embedded_clients()
+    store = open_store(settings, retriever.embedder)
+    lexical = sync_lexical_index(store, lexical_dir(settings))
+    retriever.store, retriever.lexical, retriever.generation = store, lexical, generation
+    return True
 
 
 def eval_store_of(settings: Settings, dataset: Path) -> Path:
@@ -157,7 +211,9 @@ def evaluate_retrieval(
     embedder = build_embedder(settings)
     store = open_store(settings, embedder)
     started = time.perf_counter()
-    ingest = build_pipeline(settings, store, embedder).ingest([dataset.corpus], True, progress)
+    with ingest_lock(lock_path(settings)):
+        pipeline = build_pipeline(settings, store, embedder)
+        ingest = pipeline.ingest([dataset.corpus], True, progress)
     ingest_seconds = time.perf_counter() - started
     lexical = sync_lexical_index(store, lexical_dir(settings))
     evaluator = RetrievalEvaluator(store, lexical, embedder, settings.rrf_k, depth)

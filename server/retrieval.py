@@ -35,6 +35,7 @@ class HybridRetriever:
         self.embedder = embedder
         self._candidates = candidates
         self._rrf_k = rrf_k
+        self.generation = ""  # the store's generation these indexes reflect
 
     def retrieve(self, query: str, k: int) -> Retrieval:
         vector = self.embedder.embed_query(query)

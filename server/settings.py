@@ -25,6 +25,21 @@ class Settings(BaseSettings):
         default_factory=_default_store,
         description="Directory of the embedded Chroma store and its lexical index.",
     )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (http://host:port): used instead of the "
+        "embedded store in --store/SUMMIT_STORE, which then keeps only local caches.",
+    )
+    chroma_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the Chroma server, if it needs one."
+    )
+    chroma_tenant: str = Field(default="default_tenant", description="Chroma server tenant.")
+    chroma_database: str = Field(default="default_database", description="Chroma server database.")
+    refresh_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often `summit serve` checks the store for new ingests (0: never).",
+    )
     collection: str = Field(
         default="summit",
         pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$",

@@ -5,7 +5,9 @@ function would try to download a model on first use.
 """
 
 import hashlib
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,40 @@ def open_persistent_client(path: Path) -> "ClientAPI":
         ) from exc
 
 
+def open_http_client(url: str, token: str | None, tenant: str, database: str) -> "ClientAPI":
+    """A client of a Chroma server (`chroma run`), or a StoreUnavailableError saying why not."""
+    from urllib.parse import urlparse
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parsed = urlparse(url)
+    secure = parsed.scheme == "https"
+    try:
+        return chromadb.HttpClient(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or (443 if secure else 8000),
+            ssl=secure,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+            tenant=tenant,
+            database=database,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+    except Exception as exc:  # connection refused, bad tenant, auth: all untyped
+        raise StoreUnavailableError(
+            f"Cannot reach the Chroma server at {url} ({type(exc).__name__})."
+        ) from exc
+
+
+def forget_embedded_clients() -> None:
+    """Drops Chroma's cached embedded clients: a long-lived process keeps its vector index
+    in memory and does not see what another process (`summit ingest`) wrote until it
+    opens the store afresh."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+
+
 class ChunkStore:
     """Chunks with their embeddings and metadata, in one Chroma collection."""
 
@@ -67,7 +103,20 @@ class ChunkStore:
         return self._vectorstore
 
     def count(self) -> int:
-        return int(self._collection.count())
+        with _reaching_store():
+            return int(self._collection.count())
+
+    def generation(self) -> str:
+        """Changes whenever an ingest changed the collection (see `mark_changed`)."""
+        with _reaching_store():
+            collection = self._client.get_collection(self._name, embedding_function=None)
+        return str((collection.metadata or {}).get("generation", ""))
+
+    def mark_changed(self) -> None:
+        """Tells running servers the collection changed: they refresh their indexes."""
+        metadata = {**(self._collection.metadata or {}), "generation": uuid.uuid4().hex}
+        with _reaching_store():
+            self._collection.modify(metadata=metadata)
 
     def document_count(self) -> int:
         return len({meta["doc_id"] for _, _, meta in self.records(include_text=False)})
@@ -82,7 +131,8 @@ class ChunkStore:
         include: list[Any] = ["metadatas", "documents"] if include_text else ["metadatas"]
         offset = 0
         while True:
-            page = self._collection.get(include=include, limit=_PAGE, offset=offset)
+            with _reaching_store():
+                page = self._collection.get(include=include, limit=_PAGE, offset=offset)
             texts = page.get("documents") or [""] * len(page["ids"])
             yield from zip(page["ids"], texts, page["metadatas"] or [], strict=True)
             if len(page["ids"]) < _PAGE:
@@ -102,17 +152,19 @@ class ChunkStore:
     def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
         if not chunks:
             return
-        self._collection.upsert(
-            ids=[c.chunk_id for c in chunks],
-            embeddings=vectors,  # type: ignore[arg-type]
-            documents=[c.text for c in chunks],
-            metadatas=[_metadata(c) for c in chunks],
-        )
+        with _reaching_store():
+            self._collection.upsert(
+                ids=[c.chunk_id for c in chunks],
+                embeddings=vectors,  # type: ignore[arg-type]
+                documents=[c.text for c in chunks],
+                metadatas=[_metadata(c) for c in chunks],
+            )
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         ids = list(chunk_ids)
         for start in range(0, len(ids), _PAGE):
-            self._collection.delete(ids=ids[start : start + _PAGE])
+            with _reaching_store():
+                self._collection.delete(ids=ids[start : start + _PAGE])
 
     def delete_sources(self, sources: Iterable[str]) -> int:
         """Remove every chunk of these source files; returns the documents removed."""
@@ -126,7 +178,8 @@ class ChunkStore:
     def get(self, chunk_ids: list[str]) -> list[Chunk]:
         if not chunk_ids:
             return []
-        page = self._collection.get(ids=chunk_ids, include=["metadatas", "documents"])
+        with _reaching_store():
+            page = self._collection.get(ids=chunk_ids, include=["metadatas", "documents"])
         found = {
             chunk_id: chunk_from_record(chunk_id, text, meta)
             for chunk_id, text, meta in zip(
@@ -139,11 +192,26 @@ class ChunkStore:
         """The k nearest chunks with their cosine similarity, best first."""
         if k <= 0:  # an empty collection simply has no hits
             return []
-        hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(vector, k=k)
+        with _reaching_store():
+            hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(vector, k=k)
         return [
             (chunk_from_record(str(doc.id), doc.page_content, doc.metadata), 1.0 - distance)
             for doc, distance in hits
         ]
+
+
+@contextmanager
+def _reaching_store() -> Iterator[None]:
+    """A store that stopped answering (a Chroma server gone, a disk error) is a clear,
+    retryable error, not a crash."""
+    try:
+        yield
+    except StoreUnavailableError:
+        raise
+    except Exception as exc:  # chromadb raises untyped errors from its Rust core and HTTP
+        raise StoreUnavailableError(
+            f"The store is not answering ({type(exc).__name__}); try again shortly."
+        ) from exc
 
 
 def _open_collection(client: "ClientAPI", name: str, model_label: str) -> "Collection":

@@ -43,12 +43,13 @@ _STATUS = {
 
 def create_app(settings: Settings, assistant_factory: AssistantFactory | None = None) -> FastAPI:
     """The app; the assistant (model, store, BM25) loads in the background at start-up."""
-    runtime = Runtime(assistant_factory or _default_factory(settings))
+    runtime = Runtime(assistant_factory or _default_factory(settings), settings.refresh_seconds)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.start()
         yield
+        runtime.stop()
 
     app = FastAPI(
         title="summit-assistant",
