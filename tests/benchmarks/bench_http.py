@@ -1,8 +1,13 @@
-"""`/chat` latency and throughput against a running server, beside the bare in-process
-cost of embedding the question plus one Chroma query, measured in the same run.
+"""`/chat` load test: latency and throughput at rising concurrency against a running
+server, beside the bare in-process cost of embedding the question plus one Chroma query,
+measured in the same run.
 
     python tests/benchmarks/bench_http.py [--url URL] [--store DIR] [--requests 200]
-                                          [--concurrency 1,8,16]
+                                          [--concurrency 1,8,16,32,64]
+
+Each level sends the same number of requests; it reports throughput, p50/p95/p99, the
+status codes (past SUMMIT_MAX_CONCURRENT_REQUESTS the server answers 503 + Retry-After
+instead of queueing), and the server's resident memory after the level (memory growth).
 
 Without --url it starts `summit serve` on a free loopback port (rate limit off) over
 --store (default: a new temporary store, which ingests the bundled corpus), and reports
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -42,7 +48,7 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--store", type=Path)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--concurrency", default="1,8,16")
+    parser.add_argument("--concurrency", default="1,8,16,32,64")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
@@ -51,9 +57,13 @@ def main() -> None:
             bare = _bare_cost(store)
             _load(url, len(QUESTIONS), 1)  # warm-up: every question once, not reported
             print(json.dumps({"bare_embed_plus_query_ms": bare}))
+            if pid is not None:
+                print(json.dumps({"server_rss_mb_after_warm_up": _rss_mb(pid)}))
             for level in levels:
                 result = _load(url, args.requests, level)
                 result["p50_over_bare_p50"] = round(result["p50_ms"] / bare["p50_ms"], 2)
+                if pid is not None:
+                    result["server_rss_mb"] = _rss_mb(pid)
                 print(json.dumps(result))
             if pid is not None:
                 print(json.dumps({"server_peak_rss_mb": _peak_rss_mb(pid)}))
@@ -91,21 +101,30 @@ def _load(url: str, requests: int, concurrency: int) -> dict[str, float]:
     with ThreadPoolExecutor(concurrency) as pool:
         results = list(pool.map(one, range(requests)))
     wall = time.perf_counter() - started
-    latencies = [ms for ms, _ in results]
-    errors = sum(1 for _, status in results if status != 200)
+    latencies = [ms for ms, status in results if status == 200]
+    statuses = Counter(str(status) for _, status in results)
     return {
         "concurrency": concurrency,
         "requests": requests,
-        "errors": errors,
-        "throughput_rps": round(requests / wall, 1),
+        "ok": statuses.pop("200", 0),
+        "refused_503": statuses.pop("503", 0),
+        "other_errors": dict(statuses),
+        "throughput_ok_rps": round(len(latencies) / wall, 1),
         **_summary(latencies),
     }
 
 
 def _summary(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1)}
+    ordered = sorted(values) or [0.0]
+
+    def quantile(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
+
+    return {
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": quantile(0.95),
+        "p99_ms": quantile(0.99),
+    }
 
 
 @contextmanager
@@ -156,8 +175,16 @@ def _free_port() -> int:
 
 
 def _peak_rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmHWM:")
+
+
+def _rss_mb(pid: int) -> float:
+    return _status_mb(pid, "VmRSS:")
+
+
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
 
