@@ -92,19 +92,31 @@ class Chunker:
         words = text.split()
         units, joiner = (words, " ") if len(words) > 1 else (list(text), "")
         pieces: list[str] = []
-        while units:
-            take = self._longest_prefix(units, joiner, budget)
-            piece = joiner.join(units[:take])
+        start = 0
+        while start < len(units):
+            take = self._longest_prefix(units, start, joiner, budget)
+            piece = joiner.join(units[start : start + take])
             single_long_word = take == 1 and joiner == " "
             pieces.extend(self._fit(piece, budget) if single_long_word else [piece])
-            units = units[take:]
+            start += take
         return pieces
 
-    def _longest_prefix(self, units: list[str], joiner: str, budget: int) -> int:
-        low, high = 1, len(units)
-        while low < high:  # binary search on the number of units that still fits
+    def _longest_prefix(self, units: list[str], start: int, joiner: str, budget: int) -> int:
+        """How many units from `start` still fit. The search gallops (1, 2, 4, ... units)
+        before it bisects, so its cost follows the piece's length, not the text's: a
+        megabyte on one line stays linear."""
+
+        def fits(n: int) -> bool:
+            return self._count_plain([joiner.join(units[start : start + n])])[0] <= budget
+
+        remaining = len(units) - start
+        low, high = 1, 1
+        while high < remaining and fits(min(high * 2, remaining)):
+            low = high = min(high * 2, remaining)
+        high = min(high * 2, remaining)
+        while low < high:  # the answer lies in [low, high]: low fits, or is 1
             middle = (low + high + 1) // 2
-            if self._count_plain([joiner.join(units[:middle])])[0] <= budget:
+            if fits(middle):
                 low = middle
             else:
                 high = middle - 1

@@ -118,11 +118,16 @@ def load_jsonl(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
     return documents
 
 
+MAX_METADATA_FIELDS = 64
+
+
 def _jsonl_record(path: Path, line: str) -> SourceDocument:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise LoadError(f"invalid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise LoadError("invalid JSON (nested too deeply)") from exc
     if not isinstance(record, dict):
         raise LoadError("not a JSON object")
     doc_id = record.get("_id", record.get("id"))
@@ -146,6 +151,8 @@ def _scalar_metadata(raw: Any) -> dict[str, MetadataValue]:
     """Chroma keeps only scalar metadata; nested values are dropped."""
     if not isinstance(raw, dict):
         return {}
+    if len(raw) > MAX_METADATA_FIELDS:  # thousands of fields break Chroma's metadata index
+        raise LoadError(f"more than {MAX_METADATA_FIELDS} metadata fields")
     return {
         f"meta_{key}": value
         for key, value in raw.items()
@@ -175,6 +182,8 @@ def _split_front_matter(text: str) -> tuple[dict[str, MetadataValue], str]:
         data = yaml.safe_load(match.group(1))
     except yaml.YAMLError as exc:
         raise LoadError("invalid YAML front matter") from exc
+    except RecursionError as exc:
+        raise LoadError("invalid YAML front matter (nested too deeply)") from exc
     front = (
         {
             str(k): v.strip() if isinstance(v, str) else v

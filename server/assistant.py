@@ -1,5 +1,6 @@
 """The one answer function every front door calls."""
 
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
@@ -32,6 +33,11 @@ class Condenser(Protocol):
     """Turns a follow-up into a question that stands alone, for retrieval."""
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str: ...
+
+
+class InvalidTextError(SummitError):
+    def __init__(self) -> None:
+        super().__init__("The question holds characters that are not valid text.")
 
 
 class QuestionTooLongError(SummitError):
@@ -71,7 +77,7 @@ class Assistant:
         writes them, and the last event carries the answer as checked against its passages.
         """
         question = self._clean(question)
-        recent = list(history)[-self._max_history :] if self._max_history else []
+        recent = _valid_turns(history)[-self._max_history :] if self._max_history else []
         standalone = self._condenser.standalone(question, recent)
         retrieval = self._retriever.retrieve(standalone, k=self._answerer.passages_read)
         yield from self._answerer.stream(question, standalone, retrieval)
@@ -105,10 +111,39 @@ class Assistant:
 
 
 def clean_question(text: str, max_chars: int) -> str:
-    """The question with its whitespace collapsed; empty or too long is a user error."""
+    """The question with its whitespace collapsed and invisible characters (zero-width,
+    controls) dropped; empty, too long or not valid text is a user error."""
     cleaned = " ".join(text.split())
-    if not cleaned:
+    if not visible_text(cleaned).strip():
         raise EmptyQuestionError()
+    if _has_lone_surrogate(cleaned):
+        raise InvalidTextError()
     if len(cleaned) > max_chars:
         raise QuestionTooLongError(max_chars)
     return cleaned
+
+
+def visible_text(text: str) -> str:
+    """The text without format and control characters (zero-width spaces, BOMs, soft
+    hyphens, direction marks), which look like nothing yet defeat a plain emptiness check."""
+    return "".join(
+        " " if char in "\t\n\r" else char
+        for char in text
+        if char in "\t\n\r" or unicodedata.category(char) not in ("Cc", "Cf")
+    )
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _valid_turns(history: Sequence[Turn]) -> list[Turn]:
+    """Earlier messages with text that cannot be encoded replaced: they are context only."""
+    return [
+        Turn(role=t.role, content=t.content.encode("utf-8", "replace").decode("utf-8"))
+        for t in history
+    ]

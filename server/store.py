@@ -140,7 +140,8 @@ class ChunkStore:
             offset += _PAGE
 
     def chunk_ids_by_document(self, source: str) -> dict[str, set[str]]:
-        page = self._collection.get(where={"source": source}, include=["metadatas"])
+        with _reaching_store():
+            page = self._collection.get(where={"source": source}, include=["metadatas"])
         by_doc: dict[str, set[str]] = {}
         for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
             by_doc.setdefault(str(meta["doc_id"]), set()).add(chunk_id)

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from server.assistant import Assistant, QuestionTooLongError
+from server.assistant import Assistant, InvalidTextError, QuestionTooLongError
 from server.errors import (
     EmptyQuestionError,
     ModelUnavailableError,
@@ -35,6 +35,7 @@ _RETRY_WHILE_LOADING = "5"
 _STATUS = {
     EmptyQuestionError: 422,
     QuestionTooLongError: 422,
+    InvalidTextError: 422,
     NoQuestionError: 422,
     StoreUnavailableError: 503,
     ModelUnavailableError: 503,

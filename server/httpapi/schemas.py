@@ -46,7 +46,9 @@ class ChatCompletionRequest(BaseModel):
     """OpenAI's chat completion request; sampling options are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
-    model: str | None = None
+    # Echoed back in the reply: bounded, and a length limit makes pydantic refuse text that
+    # cannot be encoded (a lone surrogate) with a 422.
+    model: str | None = Field(default=None, max_length=200)
     messages: list[OpenAIMessage] = Field(min_length=1)
     stream: bool = False
 

@@ -14,7 +14,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from server.assistant import Assistant, QuestionTooLongError
+from server.assistant import Assistant, InvalidTextError, QuestionTooLongError
 from server.errors import EmptyQuestionError, NotReadyError, SummitError
 from server.models import Turn
 from server.plaintext import answer_of_reply
@@ -125,7 +125,7 @@ class SlackResponder:
             return answer_message(self._assistant().ask(question, history))
         except NotReadyError as exc:
             return notice_message(STARTING if exc.transient else UNAVAILABLE)
-        except (EmptyQuestionError, QuestionTooLongError) as exc:
+        except (EmptyQuestionError, QuestionTooLongError, InvalidTextError) as exc:
             return notice_message(str(exc))
         except SummitError:
             log.exception("answering a Slack question failed")
