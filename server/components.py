@@ -119,6 +119,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         with ingest_lock(lock_path(settings)):
             build_pipeline(settings, store, embedder).ingest([settings.corpus_dir])
     lexical = sync_lexical_index(store, lexical_dir(settings))
+    embedder.encode(["warm-up"])  # load the model now: ready means ready to answer
     retriever = HybridRetriever(
         store, lexical, embedder, settings.retrieval_candidates, settings.rrf_k
     )
