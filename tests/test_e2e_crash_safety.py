@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -376,8 +376,14 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     matrix = np.array([vectors[i] for i in order], dtype=np.float32).reshape(len(order), 384)
     np.save(out / "embeddings.npy", matrix)
     (out / "embedding_ids.json").write_text(json.dumps(order))
-    # Every vector must be found by the vector index as its own nearest neighbour (or
-    # one exactly as near): a vector the index lost or cannot reach fails here.
+    # The vector index must hold every chunk: one query for all of them returns each.
+    everything = collection.query(
+        query_embeddings=matrix[:1], n_results=max(len(order), 1), include=[]
+    )
+    data["index_ids"] = everything["ids"][0] if order else []
+    # And find each vector as its own nearest neighbour (or one exactly as near). HNSW is
+    # approximate: even a clean store of 10,000 chunks had 2 vectors it finds only with a
+    # far larger k, so the count is compared with the clean store's, not with zero.
     misses = []
     for start in range(0, len(order), 500):
         batch = order[start : start + 500]
@@ -469,8 +475,13 @@ def _vectors(expected: Snapshot, actual: Snapshot) -> list[str]:
     found = []
     if actual.data["without_embedding"]:
         found.append(f"{len(actual.data['without_embedding'])} chunks without an embedding")
-    if actual.data["self_query_misses"]:
-        misses = actual.data["self_query_misses"]
+    index_ids = set(actual.data["index_ids"])
+    if index_ids != set(actual.ids):
+        gone, more = len(set(actual.ids) - index_ids), len(index_ids - set(actual.ids))
+        found.append(f"the vector index lacks {gone} chunks of the store, has {more} others")
+    misses = actual.data["self_query_misses"]
+    allowed = len(expected.data["self_query_misses"]) + max(2, len(actual.ids) // 1000)
+    if len(misses) > allowed:
         found.append(f"{len(misses)} vectors the vector index does not find, e.g. {misses[:3]}")
     want, have = expected.embeddings(), actual.embeddings()
     far = [
@@ -501,12 +512,28 @@ def clean(ws: Workspace, name: str) -> tuple[Run, Snapshot]:
 
 
 def kills_then_rerun(
-    ws: Workspace, store: Path, duration: float, rng: random.Random
+    ws: Workspace,
+    store: Path,
+    duration: float,
+    rng: random.Random,
+    kills: int = KILLS,
+    on_run: Callable[[Run], None] | None = None,
 ) -> tuple[list[Run], Run]:
-    """KILLS runs each SIGKILLed after a delay spread over the duration, then one run to
-    the end."""
-    killed = [killed_ingest(ws, store, delay) for delay in kill_delays(rng, duration)]
-    return killed, ingest(ws, store)
+    """Runs of the ingest, each SIGKILLed after the next delay of kill_delays, until
+    `kills` of them were killed; then one run to the end. A run that ends before its delay
+    is no kill: the delays left are drawn afresh over that run's duration (reruns get
+    shorter as the store fills: a finished one leaves only no-op reruns), at most 3 x
+    `kills` runs in all."""
+    runs: list[Run] = []
+    delays = kill_delays(rng, duration, kills)
+    while delays and len(runs) < 3 * kills:
+        run = killed_ingest(ws, store, delays.pop(0))
+        runs.append(run)
+        if on_run is not None:
+            on_run(run)
+        if not run.killed:
+            delays = kill_delays(rng, run.seconds, len(delays) + 1)
+    return runs, ingest(ws, store)
 
 
 def ask(ws: Workspace, store: Path) -> Run:
@@ -591,7 +618,7 @@ def test_an_ingest_killed_five_times_then_rerun_ends_as_one_clean_ingest(
     reference: Reference, crashed: Crashed
 ) -> None:
     summaries = [r.summary() for r in crashed.killed]
-    assert sum(r.killed for r in crashed.killed) >= 3, f"too few runs were killed: {summaries}"
+    assert sum(r.killed for r in crashed.killed) == KILLS, summaries
     assert problems(reference.clean, crashed.snap, reference.ws.records) == [], summaries
     assert sorted(crashed.snap.ids) == sorted(reference.clean.ids)
     assert json.loads(crashed.final.stdout)["chunks"] == len(reference.clean.ids)
@@ -623,6 +650,7 @@ def test_a_changed_file_reingested_with_kills_ends_as_a_clean_ingest_of_it(
     finally:
         write_jsonl(ws.corpus, ws.records)
     summaries = [r.summary() for r in killed]
+    assert sum(r.killed for r in killed) == KILLS, summaries
     old_texts = {r["text"] for r in ws.records} - {r["text"] for r in edited}
     assert len(old_texts) == len(ws.records[::EDIT_EVERY])
     assert problems(clean_edit, snap, edited) == [], summaries
@@ -631,14 +659,11 @@ def test_a_changed_file_reingested_with_kills_ends_as_a_clean_ingest_of_it(
     assert not [i for i, r in snap.records.items() if r["text"] in old_texts]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="two ingests starting together on a new embedded store race before the ingest "
-    "lock is taken (see the report of tests/benchmarks/crash_ingest.py)",
-)
 def test_two_ingests_started_together_end_consistent_or_one_refuses_clearly(
     reference: Reference,
 ) -> None:
+    """Passes since ingest/lock.py: the second ingest refuses in ~5 s with one line (no
+    xfail needed). Chroma itself copes with both opening a new store at once."""
     ws = reference.ws
     write_jsonl(ws.corpus, ws.records)
     runs = concurrent_ingests(ws, ws.store("D"))

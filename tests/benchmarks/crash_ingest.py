@@ -4,10 +4,12 @@ tests/test_e2e_crash_safety.py on a large corpus, with the results printed, not 
     python tests/benchmarks/crash_ingest.py [--docs N] [--kills 5] [--ingest-batch B]
         [--scenarios kills,edit,concurrent,faults] [--work DIR] [--seed S]
 
-kills       a clean ingest into store A; then into store B --kills runs of the same ingest,
-            each SIGKILLed after a seeded random delay (one in each slice of
-            0.5 s .. 0.9 x A's duration, ascending), then one run to the end; B is compared
-            with A (chunk ids, texts, metadata, vectors, the BM25 index), and asked a question.
+kills       a clean ingest into store A; then into store B runs of the same ingest, each
+            SIGKILLed after a seeded random delay (one in each slice of 0.5 s .. 0.9 x A's
+            duration, ascending; a run that ends before its delay does not count, and the
+            delays left are redrawn over its duration) until --kills were killed, then one
+            run to the end; B is compared with A (chunk ids, texts, metadata, vectors, the
+            BM25 index), and asked a question.
 edit        every 10th document edited; a clean ingest of the edited file into C; an
             uninterrupted update of a copy of B (timed: the kills are spread over it); then
             the update into B itself, killed --kills times and run to the end; B vs C.
@@ -52,8 +54,8 @@ from tests.test_e2e_crash_safety import (  # noqa: E402
     concurrent_ingests,
     edit_records,
     ingest,
-    kill_delays,
     killed_ingest,
+    kills_then_rerun,
     make_records,
     problems,
     snapshot,
@@ -163,12 +165,14 @@ def main() -> None:
 def _kills(ws: Workspace, clean_a: Snapshot, duration: float, args: Any) -> dict[str, Any]:
     store = ws.store("B")
     shutil.rmtree(store, ignore_errors=True)
-    rng = random.Random(args.seed)
-    killed = []
-    for delay in kill_delays(rng, duration, args.kills):
-        killed.append(killed_ingest(ws, store, delay))
-        _show("killed", killed[-1].summary())
-    final = ingest(ws, store)
+    killed, final = kills_then_rerun(
+        ws,
+        store,
+        duration,
+        random.Random(args.seed),
+        args.kills,
+        lambda run: _show("killed", run.summary()),
+    )
     snap = snapshot(ws, store, "B")
     asked = ask(ws, store)
     result = {
@@ -194,11 +198,14 @@ def _edit(ws: Workspace, args: Any) -> dict[str, Any]:
         update = ingest(ws, copy)
         update_snap = snapshot(ws, copy, "B-copy")
         store = ws.store("B")
-        killed = []
-        for delay in kill_delays(random.Random(args.seed + 2), update.seconds, args.kills):
-            killed.append(killed_ingest(ws, store, delay))
-            _show("killed (edit)", killed[-1].summary())
-        final = ingest(ws, store)
+        killed, final = kills_then_rerun(
+            ws,
+            store,
+            update.seconds,
+            random.Random(args.seed + 2),
+            args.kills,
+            lambda run: _show("killed (edit)", run.summary()),
+        )
         snap = snapshot(ws, store, "B-edited")
     finally:
         write_jsonl(ws.corpus, ws.records)
