@@ -70,7 +70,16 @@ def load_html(path: Path) -> list[SourceDocument]:
     return [_document(path, str(path), title, list(_markdown_blocks(markdown)), {})]
 
 
-def load_pdf(path: Path) -> list[SourceDocument]:
+# pypdf reads text drawing instructions at ~250 kB/s on a 2-core machine, and a tiny file
+# can inflate to megabytes of them or list one page thousands of times. These bounds keep
+# a hostile PDF to about two minutes; an ordinary one (tens of kB a page) is far below.
+MAX_PDF_PAGES = 2_000
+MAX_PDF_PAGE_CONTENT = 1 << 20  # bytes of drawing instructions on one page
+MAX_PDF_CONTENT = 32 << 20  # ... in the whole file
+
+
+def load_pdf(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
+    """Text page by page; a page over the limits is left out and reported via on_skip."""
     from pypdf import PdfReader  # lazy: only PDFs need it
     from pypdf.errors import PyPdfError
 
@@ -81,12 +90,60 @@ def load_pdf(path: Path) -> list[SourceDocument]:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise LoadError("encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise LoadError(f"PDF of {len(reader.pages):,} pages, over the {MAX_PDF_PAGES:,} limit")
+        pages = list(_pdf_page_texts(reader.pages, str(path), on_skip))
         title = reader.metadata.title if reader.metadata else None
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise LoadError(f"corrupt PDF ({type(exc).__name__})") from exc
-    blocks = [Block(text, page=n) for n, text in enumerate(pages, start=1) if text.strip()]
+    blocks = [Block(text, page=n) for n, text in pages if text.strip()]
     return [_document(path, str(path), title or None, blocks, {})]
+
+
+def _pdf_page_texts(pages: Any, source: str, on_skip: SkipCallback) -> Iterator[tuple[int, str]]:
+    budget = MAX_PDF_CONTENT
+    for number, page in enumerate(pages, start=1):
+        size = _pdf_content_size(page)
+        if size > MAX_PDF_PAGE_CONTENT:
+            on_skip(
+                f"{source}#page={number}",
+                f"page left out: {_megabytes(size)} of drawing instructions, "
+                f"over the {_megabytes(MAX_PDF_PAGE_CONTENT)} a page limit",
+            )
+            continue
+        if size > budget:
+            on_skip(
+                f"{source}#page={number}",
+                f"pages {number}-{len(pages)} left out: the PDF's drawing instructions "
+                f"exceed the {_megabytes(MAX_PDF_CONTENT)} limit",
+            )
+            return
+        budget -= size
+        yield number, page.extract_text() or ""
+
+
+def _pdf_content_size(page: Any) -> int:
+    """Bytes of the page's drawing instructions, inflated, with the forms it draws."""
+    from pypdf.generic import ArrayObject
+
+    parts = []
+    contents = _resolved(page.get("/Contents"))
+    if contents is not None:
+        parts.extend(contents if isinstance(contents, ArrayObject) else [contents])
+    forms = _resolved(_resolved(page.get("/Resources")) or {}).get("/XObject")
+    for form in (_resolved(forms) or {}).values():
+        if _resolved(form).get("/Subtype") == "/Form":
+            parts.append(form)
+    return sum(len(_resolved(part).get_data()) for part in parts)
+
+
+def _resolved(value: Any) -> Any:
+    """A PDF object with indirect references followed."""
+    return value.get_object() if hasattr(value, "get_object") else value
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MB"
 
 
 def load_jsonl(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
@@ -225,9 +282,8 @@ LOADERS: dict[str, Loader] = {
     ".txt": load_text,
     ".html": load_html,
     ".htm": load_html,
-    ".pdf": load_pdf,
 }
-SUPPORTED_SUFFIXES = frozenset([*LOADERS, ".jsonl"])
+SUPPORTED_SUFFIXES = frozenset([*LOADERS, ".jsonl", ".pdf"])
 
 
 def load_file(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
@@ -235,6 +291,8 @@ def load_file(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return load_jsonl(path, on_skip)
+    if suffix == ".pdf":
+        return load_pdf(path, on_skip)
     loader = LOADERS.get(suffix)
     if loader is None:
         raise LoadError(f"unsupported format {suffix or '(no extension)'}")

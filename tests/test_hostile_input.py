@@ -7,8 +7,6 @@ blow-up there is killed at its deadline instead of running on in a thread of the
 process. Hostile questions go through the real app (TestClient) and Assistant.ask over a
 tiny corpus; each request has a deadline too. Slack deliveries go over real HTTP on
 127.0.0.1 to a live app and a fake Slack Web API.
-
-Tests marked xfail(strict=True) demonstrate known, open bugs; their reasons say where.
 """
 
 import concurrent.futures
@@ -77,12 +75,6 @@ CORPUS = (
     "## Outcome\n\nThey agreed to strengthen defense cooperation.\n"
 )
 NO_ANSWER = "The documents do not answer"
-
-BUG_PDF_UNBOUNDED = (
-    "bug: ingest/loaders.py:84 load_pdf extracts every page and every text operator "
-    "with no page, content-size or text budget"
-)
-
 
 # ---------------------------------------------------------------- a model-like counter
 
@@ -440,17 +432,17 @@ def test_a_pdf_declaring_a_trillion_pages_is_read_for_the_page_it_has(tmp_path: 
     assert result["store_count"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_PDF_UNBOUNDED)
-def test_a_pdf_listing_one_page_fifty_thousand_times_is_bounded(tmp_path: Path) -> None:
+def test_a_pdf_listing_one_page_fifty_thousand_times_is_skipped(tmp_path: Path) -> None:
     hostile = tmp_path / "many.pdf"
     kids = b" ".join([b"4 0 R"] * 50_000)  # a 300 kB file; pypdf allows 100,000 a list
     hostile.write_bytes(
         one_page_pdf(PAGE_TEXT, b"<< /Type /Pages /Kids [%s] /Count 50000 >>" % kids)
     )
-    ingest_with_normal(tmp_path, [hostile])  # ingested or skipped, within the deadline
+    result, _ = ingest_with_normal(tmp_path, [hostile])
+    assert "50,000 pages" in skipped(result)["many.pdf"]
+    assert stored_sources(result) == {"normal.md"}
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_PDF_UNBOUNDED)
 def test_a_tiny_pdf_inflating_to_millions_of_text_operators_is_bounded(tmp_path: Path) -> None:
     hostile = tmp_path / "ops.pdf"
     operators = deflated(b"BT /F1 12 Tf (summit) Tj ET\n", 5 << 20)  # 5 MB in ~12 kB
@@ -458,7 +450,8 @@ def test_a_tiny_pdf_inflating_to_millions_of_text_operators_is_bounded(tmp_path:
         one_page_pdf(operators, b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", flate=True)
     )
     assert hostile.stat().st_size < 64 * 1024
-    ingest_with_normal(tmp_path, [hostile])  # ingested or skipped, within the deadline
+    result, _ = ingest_with_normal(tmp_path, [hostile])
+    assert "page left out" in skipped(result)["ops.pdf#page=1"]
 
 
 INVISIBLE = "\u200b\u200c\u200d\ufeff"

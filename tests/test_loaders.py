@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import loaders
 from ingest.loaders import LoadError, load_file
 from tests.pdfs import make_pdf
 
@@ -62,6 +63,43 @@ def test_pdf_keeps_page_numbers(tmp_path: Path) -> None:
         (1, "First page text."),
         (2, "Second page text."),
     ]
+
+
+def _pdf_with_pages(tmp_path: Path, pages: list[str]) -> tuple[Path, list[tuple[str, str]]]:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make_pdf(pages))
+    return path, []
+
+
+def test_a_pdf_page_over_the_content_limit_is_left_out_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, skips = _pdf_with_pages(tmp_path, ["Short page.", "A much longer second page " * 9])
+    monkeypatch.setattr(loaders, "MAX_PDF_PAGE_CONTENT", 100)
+    [doc] = load_file(path, lambda where, why: skips.append((where, why)))
+    assert [b.page for b in doc.blocks] == [1]
+    [(where, why)] = skips
+    assert where == f"{path}#page=2" and "page left out" in why
+
+
+def test_pdf_pages_past_the_whole_file_budget_are_left_out_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, skips = _pdf_with_pages(tmp_path, ["Page one text.", "Page two text.", "Page three."])
+    monkeypatch.setattr(loaders, "MAX_PDF_CONTENT", 60)  # a page is ~45 bytes
+    [doc] = load_file(path, lambda where, why: skips.append((where, why)))
+    assert [b.page for b in doc.blocks] == [1]
+    assert [where for where, _ in skips] == [f"{path}#page=2"]
+    assert "pages 2-3 left out" in skips[0][1]
+
+
+def test_a_pdf_of_more_pages_than_the_limit_is_skipped_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = _pdf_with_pages(tmp_path, ["One.", "Two.", "Three."])
+    monkeypatch.setattr(loaders, "MAX_PDF_PAGES", 2)
+    with pytest.raises(LoadError, match="PDF of 3 pages, over the 2 limit"):
+        load(path)
 
 
 def test_jsonl_reads_beir_records_and_reports_bad_lines(tmp_path: Path) -> None:
