@@ -12,7 +12,7 @@ from ingest.chunker import Chunker
 from ingest.documents import Chunk, SourceDocument, indexed_text
 from ingest.loaders import LoadError, load_file
 from server.embeddings import SentenceEmbedder
-from server.errors import PathNotFoundError
+from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
 from server.lexical import LexicalIndex, build_from_records
 from server.store import ChunkStore
 
@@ -88,9 +88,8 @@ class IngestPipeline:
         if prune:
             gone = {s for s in self._store.sources() if not Path(s).exists()}
             report.removed += self._store.delete_sources(sorted(gone))
-        if plan.to_add or plan.to_delete or report.removed:
-            self._store.mark_changed()
-        self.sync_lexical_index()
+        # BM25 saved first, so a server that sees the new generation finds it in step.
+        self._store.publish(self.sync_lexical_index().version)
         report.chunks = self._store.count()
         return report
 
@@ -151,7 +150,11 @@ def sync_lexical_index(store: ChunkStore, folder: Path) -> LexicalIndex:
     if index is not None and index.version == version:
         return index
     index = build_from_records(_indexed_records(store), version)
-    index.save(folder)
+    try:
+        index.save(folder)
+    except OSError as exc:
+        problem = storage_problem(exc) or exc.strerror or type(exc).__name__
+        raise StoreUnavailableError(f"Cannot save the BM25 index in {folder}: {problem}.") from exc
     return index
 
 

@@ -3,6 +3,13 @@
 The message of a SummitError is written for users and may be shown to them.
 """
 
+import errno
+import re
+
+# What SQLite (inside Chroma's Rust core) and the OS say when the disk cannot take a write.
+_DISK_FULL = re.compile(r"disk is full|no space left|\(code: 13\)", re.IGNORECASE)
+_READ_ONLY = re.compile(r"readonly database|read-only file system|\(code: (?:8|776)\)", re.I)
+
 
 class SummitError(Exception):
     """An error whose message is safe and useful to show to a user."""
@@ -33,3 +40,14 @@ class NotReadyError(SummitError):
         super().__init__(detail)
         self.detail = detail
         self.transient = transient
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """ "its disk is full" or "it is read-only" when that is why a store write failed."""
+    codes = {getattr(e, "errno", None) for e in (exc, exc.__cause__)}
+    text = f"{exc} {exc.__cause__ or ''}"
+    if errno.ENOSPC in codes or errno.EDQUOT in codes or _DISK_FULL.search(text):
+        return "its disk is full"
+    if errno.EROFS in codes or _READ_ONLY.search(text):
+        return "it is read-only"
+    return None

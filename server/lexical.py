@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 _MANIFEST = "manifest.json"
+_LINK_SUFFIX = ".link"
+# Seconds after which a staging folder is a leftover of a killed save: saving or loading
+# the index of 100k chunks takes a few seconds.
+LEFTOVER_AGE_S = 600
 
 
 @lru_cache(maxsize=1)
@@ -81,23 +86,43 @@ class LexicalIndex:
         ]
 
     def save(self, folder: Path) -> None:
-        """Written to a temporary folder and swapped in, so readers never see half of it."""
+        """Written to a folder of its own; then `folder`, a symbolic link, is switched to it
+        in one step. A reader sees the old index or the new one, never half of one, and
+        two processes saving at once (an ingest and a refreshing server) cannot fail."""
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            self._write(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # on a full disk, give the space back
+            raise
+        previous = _link_target(folder)
+        link = staging.with_name(staging.name + _LINK_SUFFIX)
+        os.symlink(staging.name, link)  # relative: the store folder can be moved
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)  # the layout of earlier versions
+        os.replace(link, folder)
+        if previous is not None:
+            shutil.rmtree(previous, ignore_errors=True)
+        _remove_leftovers(folder)
+
+    def _write(self, folder: Path) -> None:
         if self.chunk_ids:
-            self._retriever.save(str(staging / "bm25"))
+            self._retriever.save(str(folder / "bm25"))
         manifest = {"version": self.version, "chunk_ids": self.chunk_ids, "df": self._doc_freq}
-        (staging / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
+        (folder / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex | None":
         """The saved index, or None when there is none or it cannot be read."""
+        for _ in range(2):  # a save may remove the index being read: read the new one
+            index = cls._load_from(folder.resolve())
+            if index is not None:
+                return index
+        return None
+
+    @classmethod
+    def _load_from(cls, folder: Path) -> "LexicalIndex | None":
         import bm25s
 
         try:
@@ -108,6 +133,29 @@ class LexicalIndex:
         except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: rebuild
             return None
         return cls(retriever, chunk_ids, doc_freq, version)
+
+
+def _link_target(folder: Path) -> Path | None:
+    if not folder.is_symlink():
+        return None
+    return folder.parent / os.readlink(folder)
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Staging folders and links of saves that were killed, once they are old enough that
+    no save can still be writing them and no reader still loading them."""
+    live = folder.resolve()
+    cutoff = time.time() - LEFTOVER_AGE_S
+    for entry in folder.parent.glob(f".{folder.name}-*"):
+        try:
+            if entry.resolve() == live or entry.lstat().st_mtime > cutoff:
+                continue
+            if entry.is_symlink():
+                entry.unlink()
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:  # removed by another process meanwhile
+            continue
 
 
 def build_from_records(records: Iterable[tuple[str, str]], version: str) -> LexicalIndex:

@@ -5,14 +5,13 @@ function would try to download a model on first use.
 """
 
 import hashlib
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.documents import Chunk, MetadataValue
-from server.errors import StoreUnavailableError
+from server.errors import StoreUnavailableError, storage_problem
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -37,6 +36,9 @@ def open_persistent_client(path: Path) -> "ClientAPI":
             path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
         )
     except Exception as exc:  # chromadb raises untyped errors from its Rust core
+        problem = storage_problem(exc)
+        if problem:
+            raise StoreUnavailableError(f"Cannot open the store at {path}: {problem}.") from exc
         raise StoreUnavailableError(
             f"Cannot open the store at {path} ({type(exc).__name__}); "
             "check that it is a readable and writable Chroma store."
@@ -107,14 +109,19 @@ class ChunkStore:
             return int(self._collection.count())
 
     def generation(self) -> str:
-        """Changes whenever an ingest changed the collection (see `mark_changed`)."""
+        """What running servers watch to refresh their indexes: the version of the chunks
+        the last completed ingest left (see `publish`)."""
         with _reaching_store():
             collection = self._client.get_collection(self._name, embedding_function=None)
         return str((collection.metadata or {}).get("generation", ""))
 
-    def mark_changed(self) -> None:
-        """Tells running servers the collection changed: they refresh their indexes."""
-        metadata = {**(self._collection.metadata or {}), "generation": uuid.uuid4().hex}
+    def publish(self, version: str) -> None:
+        """Records `version` as the generation when it differs. Called at the end of every
+        ingest, so one killed after its writes is published by the rerun, which finds
+        nothing left to write but a generation out of step with the chunks."""
+        if self.generation() == version:
+            return
+        metadata = {**(self._collection.metadata or {}), "generation": version}
         with _reaching_store():
             self._collection.modify(metadata=metadata)
 
@@ -220,6 +227,12 @@ def _reaching_store() -> Iterator[None]:
     except StoreUnavailableError:
         raise
     except Exception as exc:  # chromadb raises untyped errors from its Rust core and HTTP
+        problem = storage_problem(exc)
+        if problem:
+            raise StoreUnavailableError(
+                f"The store cannot be written: {problem}. What it held is kept; "
+                "fix that and run again."
+            ) from exc
         raise StoreUnavailableError(
             f"The store is not answering ({type(exc).__name__}); try again shortly."
         ) from exc

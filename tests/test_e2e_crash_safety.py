@@ -33,13 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SUMMIT = Path(sys.executable).with_name("summit")
 
 # The size the issue asks for (10,000 documents) takes far over 60 s here. On this machine
-# (2 cores shared with other CPU-heavy work, load average 5-7 while measuring) a clean
-# `summit ingest` of the generated corpus cost ~27 s of process start-up (imports, model
-# load, Chroma open) plus ~70 ms a document: 500 documents (519 chunks) took 61.6 s, 800
-# took 81.9 s, so 10,000 would take ~12 min. LARGE_DOCUMENTS is the largest N whose clean
-# ingest stays at ~60 s; tests/benchmarks/crash_ingest.py uses it by default and takes
-# --docs 10000 for the acceptance run. The test uses fewer: it makes ~17 `summit` runs,
-# each paying the start-up, so even at 200 documents it takes several minutes here.
+# (2 cores shared with other CPU-heavy work) a clean `summit ingest` of the generated corpus
+# costs ~20-27 s of process start-up (imports, model load, Chroma open) plus 25-70 ms a
+# document, with the load: 500 documents (519 chunks) took 61.6 s at load average 6 (41.5 s
+# at 2), 800 took 81.9 s, 10,000 (10,542 chunks) took 268 s at load 3-4. LARGE_DOCUMENTS
+# is the largest N whose clean ingest stayed at ~60 s under load; the benchmark script uses
+# it by default and takes --docs 10000 for the acceptance run. The test uses fewer: it
+# makes ~20 `summit` runs, each paying the start-up; at 200 documents the file took 232 s
+# at load average < 1 and 433 s at 5.
 LARGE_DOCUMENTS = 500
 TEST_DOCUMENTS = 200
 # With the default SUMMIT_INGEST_BATCH_SIZE (2048) a corpus this small is embedded and
@@ -241,6 +242,58 @@ def killed_ingest(
     return run
 
 
+# `summit` with one crash point armed: the process SIGKILLs itself there. Random kills land
+# mostly in start-up and embedding; these reach each window between two writes for sure.
+FAULT_RUNNER = r"""
+import os, signal, sys
+
+point, sys.argv = sys.argv[1], ["summit", *sys.argv[2:]]
+from server import lexical, store
+
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def after(owner, name):
+    original = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        result = original(*args, **kwargs)
+        die()
+        return result
+    setattr(owner, name, wrapper)
+
+
+if point == "after-first-add-batch":
+    after(store.ChunkStore, "add")
+elif point == "after-adds-before-delete":
+    store.ChunkStore.delete = die
+elif point == "after-writes-before-bm25-save":
+    lexical.LexicalIndex.save = die
+elif point == "inside-bm25-save-before-switch":
+    lexical.os.symlink = die
+elif point == "after-bm25-save-before-publish":
+    store.ChunkStore.publish = die
+else:
+    raise SystemExit(f"unknown crash point {point}")
+from server.cli import main
+main()
+"""
+FAULT_POINTS = [
+    "after-first-add-batch",
+    "after-adds-before-delete",
+    "after-writes-before-bm25-save",
+    "inside-bm25-save-before-switch",
+    "after-bm25-save-before-publish",
+]
+
+
+def crash_at(ws: Workspace, store: Path, point: str) -> Run:
+    """An ingest of the corpus that kills itself at the crash point."""
+    command = [sys.executable, "-c", FAULT_RUNNER, point, "ingest", str(ws.corpus)]
+    return killed_ingest(ws, store, 3600, [*command, "--store", str(store), "--json"])
+
+
 def kill_delays(rng: random.Random, duration: float, kills: int = KILLS) -> list[float]:
     """One delay in each of `kills` equal slices of FIRST_KILL_S .. 0.9 x duration, in
     ascending order: the spread is guaranteed (very early to late), and each run gets
@@ -258,6 +311,11 @@ def stored_rows(store: Path) -> int | str:
     database = store / "chroma.sqlite3"
     if not database.exists():
         return 0
+    journal = store / "chroma.sqlite3-journal"
+    if journal.exists() and journal.stat().st_size > 0:
+        # Killed inside a write transaction: the next process to open the store rolls
+        # it back; a read-only reader cannot.
+        return "killed inside a SQLite write (hot journal)"
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
             return int(connection.execute("SELECT count(*) FROM embeddings").fetchone()[0])
@@ -362,6 +420,7 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     data["lexical"] = (
         None if index is None else {"version": index.version, "chunk_ids": index.chunk_ids}
     )
+    data["lexical_live"] = [folder.name, folder.resolve().name]
     data["lexical_folder_entries"] = (
         sorted(p.name for p in folder.parent.iterdir()) if folder.parent.exists() else []
     )
@@ -376,7 +435,7 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     matrix = np.array([vectors[i] for i in order], dtype=np.float32).reshape(len(order), 384)
     np.save(out / "embeddings.npy", matrix)
     (out / "embedding_ids.json").write_text(json.dumps(order))
-    # The vector index must hold every chunk: one query for all of them returns each.
+    # The vector index should reach every chunk: one query for all of them returns each.
     everything = collection.query(
         query_embeddings=matrix[:1], n_results=max(len(order), 1), include=[]
     )
@@ -428,6 +487,8 @@ def problems(expected: Snapshot, actual: Snapshot, records: list[dict[str, Any]]
     ]
     if changed:
         found.append(f"{len(changed)} chunks with other text or metadata, e.g. {changed[:3]}")
+    if actual.data["generation"] != actual.data["version"]:
+        found.append("the generation running servers watch is not the chunks' version")
     found += _documents(expected, actual, records)
     found += _lexical(actual)
     found += _vectors(expected, actual)
@@ -475,13 +536,19 @@ def _vectors(expected: Snapshot, actual: Snapshot) -> list[str]:
     found = []
     if actual.data["without_embedding"]:
         found.append(f"{len(actual.data['without_embedding'])} chunks without an embedding")
+    # A vector the store holds but the index cannot reach (HNSW is approximate, and its
+    # graph depends on the order of inserts) is no loss: in clean stores of 10,000 chunks
+    # one vector was found only with k >= 3,000. Such counts are compared with the clean
+    # store's; the vectors themselves are compared exactly below.
+    allowed = max(2, len(actual.ids) // 1000)
     index_ids = set(actual.data["index_ids"])
-    if index_ids != set(actual.ids):
-        gone, more = len(set(actual.ids) - index_ids), len(index_ids - set(actual.ids))
-        found.append(f"the vector index lacks {gone} chunks of the store, has {more} others")
+    if index_ids - set(actual.ids):
+        found.append(f"the vector index returns {len(index_ids - set(actual.ids))} other ids")
+    unreachable = set(actual.ids) - index_ids
+    if len(unreachable) > len(set(expected.ids) - set(expected.data["index_ids"])) + allowed:
+        found.append(f"the vector index does not reach {len(unreachable)} chunks of the store")
     misses = actual.data["self_query_misses"]
-    allowed = len(expected.data["self_query_misses"]) + max(2, len(actual.ids) // 1000)
-    if len(misses) > allowed:
+    if len(misses) > len(expected.data["self_query_misses"]) + allowed:
         found.append(f"{len(misses)} vectors the vector index does not find, e.g. {misses[:3]}")
     want, have = expected.embeddings(), actual.embeddings()
     far = [
@@ -495,10 +562,11 @@ def _vectors(expected: Snapshot, actual: Snapshot) -> list[str]:
 
 
 def stray_lexical_entries(snap: Snapshot) -> list[str]:
-    """Files beside the BM25 index that a finished ingest should not leave: staging
-    folders (.lexical-*) and the swapped-out index (*.old) of killed saves."""
+    """Entries beside the BM25 index other than the index (a link) and its live folder:
+    staging folders of killed saves, removed by a later save once LEFTOVER_AGE_S old."""
     entries = snap.data.get("lexical_folder_entries", [])
-    return [e for e in entries if e.startswith(".lexical-") or e.endswith(".old")]
+    live = snap.data.get("lexical_live", [])
+    return [e for e in entries if e.startswith(".") and e not in live]
 
 
 # --- the scenarios (also run by tests/benchmarks/crash_ingest.py) -------------------------
@@ -651,12 +719,12 @@ def test_a_changed_file_reingested_with_kills_ends_as_a_clean_ingest_of_it(
         write_jsonl(ws.corpus, ws.records)
     summaries = [r.summary() for r in killed]
     assert sum(r.killed for r in killed) == KILLS, summaries
-    old_texts = {r["text"] for r in ws.records} - {r["text"] for r in edited}
-    assert len(old_texts) == len(ws.records[::EDIT_EVERY])
     assert problems(clean_edit, snap, edited) == [], summaries
-    assert json.loads(update.stdout)["updated"] == len(old_texts)
+    changed = sum(a["text"] != b["text"] for a, b in zip(ws.records, edited, strict=True))
+    assert json.loads(update.stdout)["updated"] == changed == len(ws.records[::EDIT_EVERY])
     assert json.loads(final.stdout)["chunks"] == len(clean_edit.ids)
-    assert not [i for i, r in snap.records.items() if r["text"] in old_texts]
+    replaced = set(reference.clean.ids) - set(clean_edit.ids)  # old chunks of edited docs
+    assert replaced and not replaced & set(snap.ids)
 
 
 def test_two_ingests_started_together_end_consistent_or_one_refuses_clearly(
@@ -670,3 +738,29 @@ def test_two_ingests_started_together_end_consistent_or_one_refuses_clearly(
     snap = snapshot(ws, ws.store("D"), "D")
     found = problems(reference.clean, snap, ws.records)
     assert concurrency_verdict(runs, found) is None, [r.summary() for r in runs]
+
+
+def test_a_kill_after_the_writes_still_tells_running_servers_the_store_changed(
+    reference: Reference,
+) -> None:
+    """`generation` is what a running `summit serve` watches to reload its vector and BM25
+    indexes (components.refresh_retriever). A kill after the last write but before the
+    generation is published must not leave it behind: the rerun, with nothing left to
+    write, publishes it."""
+    ws = reference.ws
+    store = ws.store("F")
+    shutil.rmtree(store, ignore_errors=True)
+    shutil.copytree(ws.store("A"), store)
+    write_jsonl(ws.corpus, edit_records(ws.records))
+    try:
+        crash = crash_at(ws, store, "after-bm25-save-before-publish")
+        at_crash = snapshot(ws, store, "F-crashed")
+        rerun = ingest(ws, store)
+        snap = snapshot(ws, store, "F")
+    finally:
+        write_jsonl(ws.corpus, ws.records)
+    assert crash.returncode == -signal.SIGKILL, crash.summary()
+    assert at_crash.data["generation"] == reference.clean.data["generation"]
+    assert json.loads(rerun.stdout)["updated"] == 0  # the killed run wrote every chunk
+    assert snap.data["version"] != reference.clean.data["version"]
+    assert snap.data["generation"] == snap.data["version"]

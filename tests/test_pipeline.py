@@ -1,10 +1,11 @@
+import errno
 from pathlib import Path
 
 import pytest
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
-from server.errors import PathNotFoundError
+from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
 from server.lexical import LexicalIndex
 from server.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
@@ -139,3 +140,37 @@ def test_a_metadata_change_alone_updates_the_document(
     report = pipeline.ingest([path])
     [(_, _, meta)] = list(pipeline.store.records())
     assert (report.updated, report.chunks, meta["meta_year"]) == (1, 1, 2024)
+
+
+def test_a_bm25_index_that_cannot_be_saved_is_a_clear_error_and_leaves_no_staging(
+    pipeline: IngestPipeline, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(self: LexicalIndex, folder: Path) -> None:
+        (folder / "manifest.json").write_text("{")  # half written when the disk filled
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LexicalIndex, "_write", full_disk)
+    with pytest.raises(StoreUnavailableError, match=r"BM25 index .*: its disk is full"):
+        pipeline.ingest([docs])
+    assert [p.name for p in (tmp_path / "store").iterdir() if p.name.startswith(".")] == []
+    monkeypatch.undo()
+    again = pipeline.ingest([docs])  # the chunks went in; the rerun saves the index
+    assert (again.added, again.unchanged) == (0, 2)
+    assert LexicalIndex.load(tmp_path / "store" / "lexical") is not None
+
+
+@pytest.mark.parametrize(
+    ("error", "problem"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "its disk is full"),
+        (OSError(errno.EROFS, "Read-only file system"), "it is read-only"),
+        (
+            RuntimeError("error returned from database: (code: 13) database or disk is full"),
+            "its disk is full",
+        ),
+        (RuntimeError("(code: 776) attempt to write a readonly database"), "it is read-only"),
+        (RuntimeError("Query error: connection refused"), None),
+    ],
+)
+def test_storage_problems_are_told_apart(error: Exception, problem: str | None) -> None:
+    assert storage_problem(error) == problem
