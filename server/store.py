@@ -111,22 +111,32 @@ class ChunkStore:
     def generation(self) -> str:
         """What running servers watch to refresh their indexes: the version of the chunks
         the last completed ingest left (see `publish`)."""
-        with _reaching_store():
-            collection = self._client.get_collection(self._name, embedding_function=None)
-        return str((collection.metadata or {}).get("generation", ""))
+        return str(self._recorded().get("generation", ""))
 
     def publish(self, version: str) -> None:
-        """Records `version` as the generation when it differs. Called at the end of every
-        ingest, so one killed after its writes is published by the rerun, which finds
-        nothing left to write but a generation out of step with the chunks."""
+        """Records `version` as the generation, with the document count, when it differs.
+        Called at the end of every ingest, so one killed after its writes is published by
+        the rerun, which finds nothing left to write but a generation out of step."""
         if self.generation() == version:
             return
-        metadata = {**(self._collection.metadata or {}), "generation": version}
+        recorded = {"generation": version, "documents": self._count_documents()}
         with _reaching_store():
-            self._collection.modify(metadata=metadata)
+            self._collection.modify(metadata={**(self._collection.metadata or {}), **recorded})
 
     def document_count(self) -> int:
+        """As the last completed ingest recorded it: counting means reading the metadata
+        of every chunk (seconds at 100k chunks), too slow for a readiness probe."""
+        recorded = self._recorded().get("documents")
+        return recorded if isinstance(recorded, int) else self._count_documents()
+
+    def _count_documents(self) -> int:
         return len({meta["doc_id"] for _, _, meta in self.records(include_text=False)})
+
+    def _recorded(self) -> Mapping[str, Any]:
+        """The collection's metadata as stored now (another process may have changed it)."""
+        with _reaching_store():
+            collection = self._client.get_collection(self._name, embedding_function=None)
+        return collection.metadata or {}
 
     def version(self) -> str:
         """A digest of the chunk ids: it changes whenever any chunk is added or removed."""

@@ -174,3 +174,15 @@ def test_a_bm25_index_that_cannot_be_saved_is_a_clear_error_and_leaves_no_stagin
 )
 def test_storage_problems_are_told_apart(error: Exception, problem: str | None) -> None:
     assert storage_problem(error) == problem
+
+
+def test_the_document_count_is_recorded_by_the_ingest_and_read_without_a_scan(
+    pipeline: IngestPipeline, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.ingest([docs])
+    (docs / "c.md").write_text("# Gamma\n\nTrade talks continue.\n")
+    pipeline.ingest([docs])
+    store = pipeline.store
+    assert store.generation() == store.version()
+    monkeypatch.setattr(ChunkStore, "records", lambda *args, **kwargs: iter(()))
+    assert store.document_count() == 3  # as recorded: the (now empty) scan is not used
