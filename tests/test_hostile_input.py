@@ -46,6 +46,7 @@ from server.settings import Settings
 from server.store import ChunkStore, open_persistent_client
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.fakes import FakeEmbedder
+from tests.pdfs import pdf_from_objects
 from tests.servers import running_server
 from tests.test_http_api import sse_events
 from tests.test_slack import (
@@ -347,23 +348,6 @@ def test_deeply_nested_html_is_skipped_with_a_reason_or_ingested(
         assert any("delegations met in Nara" in text for text in result["texts"])
     else:
         assert skipped(result)["deep.html"].strip(), "skipped without a reason"
-
-
-def pdf_from_objects(objects: list[bytes]) -> bytes:
-    """A PDF of these numbered objects (1 is the catalog), as tests/pdfs.py writes them."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def one_page_pdf(content: bytes, pages: bytes, flate: bool = False, extra: bytes = b"") -> bytes:
