@@ -86,72 +86,74 @@ def _numbers_of(group: str) -> list[int]:
     return numbers
 
 
+@dataclass(frozen=True)
+class _Passages:
+    """The numbered passages (1-based) a reply may cite, with their sentences."""
+
+    texts: Sequence[str]
+    sentences_of: list[list[str]]
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> "_Passages":
+        return cls(texts, [split_sentences(t) or [t] for t in texts])
+
+    def numbers(self) -> range:
+        return range(1, len(self.texts) + 1)
+
+    def joined(self, numbers: tuple[int, ...]) -> str:
+        return " ".join(self.texts[n - 1] for n in numbers)
+
+    def sentences(self, numbers: tuple[int, ...]) -> list[str]:
+        return [s for n in numbers for s in self.sentences_of[n - 1]]
+
+
 class CitationVerifier:
     def __init__(self, encoder: CachedEncoder, policy: GroundingPolicy) -> None:
         self._encoder = encoder
         self._policy = policy
 
-    def verify(self, reply: str, passages: Sequence[str]) -> Verification:
+    def verify(self, reply: str, texts: Sequence[str]) -> Verification:
         """Which sentences of the reply the numbered passages (1-based) support."""
         result = Verification()
-        sentences_of = [split_sentences(p) or [p] for p in passages]
+        passages = _Passages.of(texts)
         for claim in parse_claims(reply):
-            existing = tuple(n for n in claim.cited if 1 <= n <= len(passages))
-            support = self._support(claim.text, existing, passages, sentences_of)
+            existing = tuple(n for n in claim.cited if n in passages.numbers())
+            support = self._support(claim.text, existing, passages)
             if support:
                 result.kept.append(Claim(claim.text, support))
             else:
                 result.dropped.append(claim.text)
         return result
 
-    def _support(
-        self,
-        text: str,
-        cited: tuple[int, ...],
-        passages: Sequence[str],
-        sentences_of: list[list[str]],
-    ) -> tuple[int, ...]:
+    def _support(self, text: str, cited: tuple[int, ...], passages: _Passages) -> tuple[int, ...]:
         """The cited passages that support the sentence (those adding nothing left out),
         else the single passage that supports it best, else nothing."""
-        if cited and self._supported(text, cited, passages, sentences_of):
-            return self._needed(text, cited, passages, sentences_of)
+        if cited and self._supported(text, cited, passages):
+            return self._needed(text, cited, passages)
         scored = [
-            (self._similarity(text, sentences_of[n - 1]), n)
-            for n in range(1, len(passages) + 1)
-            if n not in cited and self._supported(text, (n,), passages, sentences_of)
+            (self._similarity(text, passages.sentences((n,))), n)
+            for n in passages.numbers()
+            if n not in cited and self._supported(text, (n,), passages)
         ]
         return (max(scored)[1],) if scored else ()
 
-    def _needed(
-        self,
-        text: str,
-        cited: tuple[int, ...],
-        passages: Sequence[str],
-        sentences_of: list[list[str]],
-    ) -> tuple[int, ...]:
+    def _needed(self, text: str, cited: tuple[int, ...], passages: _Passages) -> tuple[int, ...]:
         """The citations without any the sentence is supported without: a passage cited
         beside the right one does not ride along."""
         needed = list(cited)
         for n in cited:
             rest = tuple(m for m in needed if m != n)
-            if rest and self._supported(text, rest, passages, sentences_of):
+            if rest and self._supported(text, rest, passages):
                 needed = list(rest)
         return tuple(needed)
 
-    def _supported(
-        self,
-        text: str,
-        numbers: tuple[int, ...],
-        passages: Sequence[str],
-        sentences_of: list[list[str]],
-    ) -> bool:
-        joined = " ".join(passages[n - 1] for n in numbers)
+    def _supported(self, text: str, numbers: tuple[int, ...], passages: _Passages) -> bool:
+        joined = passages.joined(numbers)
         if not _numbers_present(text, joined) or not _names_present(text, joined):
             return False
         if term_coverage(subject_terms(text), joined) < self._policy.min_coverage:
             return False
-        sentences = [s for n in numbers for s in sentences_of[n - 1]]
-        return self._similarity(text, sentences) >= self._policy.min_similarity
+        return self._similarity(text, passages.sentences(numbers)) >= self._policy.min_similarity
 
     def _similarity(self, text: str, sentences: list[str]) -> float:
         vectors = self._encoder.encode([text, *sentences])
