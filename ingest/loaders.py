@@ -76,6 +76,16 @@ def load_html(path: Path) -> list[SourceDocument]:
 MAX_PDF_PAGES = 2_000
 MAX_PDF_PAGE_CONTENT = 1 << 20  # bytes of drawing instructions on one page
 MAX_PDF_CONTENT = 32 << 20  # ... in the whole file
+# What pypdf raises, besides its own errors, on malformed files: an unknown stream filter is
+# NotImplementedError, deeply nested objects a RecursionError.
+_PDF_READ_ERRORS = (
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    NotImplementedError,
+    RecursionError,
+)
 
 
 def load_pdf(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
@@ -94,7 +104,7 @@ def load_pdf(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
             raise LoadError(f"PDF of {len(reader.pages):,} pages, over the {MAX_PDF_PAGES:,} limit")
         pages = list(_pdf_page_texts(reader.pages, str(path), on_skip))
         title = reader.metadata.title if reader.metadata else None
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (PyPdfError, *_PDF_READ_ERRORS) as exc:
         raise LoadError(f"corrupt PDF ({type(exc).__name__})") from exc
     blocks = [Block(text, page=n) for n, text in pages if text.strip()]
     return [_document(path, str(path), title or None, blocks, {})]

@@ -126,6 +126,11 @@ def test_jsonl_reads_beir_records_and_reports_bad_lines(tmp_path: Path) -> None:
         ("latin1.md", "café".encode("latin-1"), "not valid UTF-8"),
         ("broken.pdf", b"%PDF-1.4\nthis is not a pdf", "corrupt PDF"),
         ("fake.pdf", b"hello", "corrupt PDF"),
+        (
+            "filter.pdf",
+            make_pdf(["Text."]).replace(b"<< /Length", b"<< /Filter /NoSuchDecode /Length"),
+            "corrupt PDF",
+        ),
         ("notes.docx", b"PK", "unsupported format"),
         ("all-bad.jsonl", b"{oops\n", "no valid JSON Lines record"),
     ],
