@@ -11,9 +11,11 @@ from pathlib import Path
 from ingest.chunker import Chunker
 from ingest.documents import Chunk, SourceDocument, indexed_text
 from ingest.loaders import LoadError, load_file
+from ingest.sentences import split_sentences
 from server.embeddings import SentenceEmbedder
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
 from server.lexical import LexicalIndex, build_from_records
+from server.sentence_vectors import SentenceVectorStore
 from server.store import ChunkStore
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -61,12 +63,14 @@ class IngestPipeline:
         chunker: Chunker,
         lexical_dir: Path,
         batch_size: int,
+        sentence_vectors: SentenceVectorStore | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._chunker = chunker
         self._lexical_dir = lexical_dir
         self._batch_size = batch_size
+        self._sentence_vectors = sentence_vectors
 
     @property
     def store(self) -> ChunkStore:
@@ -134,10 +138,21 @@ class IngestPipeline:
         total = len(plan.to_add)
         for start in range(0, total, self._batch_size):
             batch = plan.to_add[start : start + self._batch_size]
+            self._store_sentence_vectors(batch)  # first: a rerun after a kill skips them
             vectors = self._embedder.embed_documents([c.indexed_text for c in batch])
             self._store.add(batch, vectors)
             _notify(progress, "embed", start + len(batch), total)
         self._store.delete(sorted(plan.to_delete))
+
+    def _store_sentence_vectors(self, chunks: list[Chunk]) -> None:
+        """The vectors of the chunks' sentences, as answers read them (the chunk text split
+        the same way), for those not stored yet."""
+        if self._sentence_vectors is None:
+            return
+        sentences = [s for c in chunks for s in split_sentences(c.text)]
+        missing = self._sentence_vectors.missing(sentences)
+        if missing:
+            self._sentence_vectors.put(missing, self._embedder.encode(missing))
 
     def sync_lexical_index(self) -> LexicalIndex:
         """The saved BM25 index, rebuilt from the store's records when out of step."""

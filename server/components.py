@@ -27,6 +27,7 @@ from server.retrieval_eval import (
     scores_of,
     whole_document_runs,
 )
+from server.sentence_vectors import SentenceVectorStore
 from server.settings import Settings
 from server.store import (
     ChunkStore,
@@ -73,8 +74,23 @@ def lexical_dir(settings: Settings) -> Path:
     return settings.store / "lexical" / settings.collection
 
 
+def sentence_vectors_path(settings: Settings) -> Path:
+    """The sentence vectors of this store and model (server/sentence_vectors.py)."""
+    model = hashlib.sha256(model_label(settings.embedding_model).encode()).hexdigest()[:12]
+    return lexical_dir(settings).parent / f"{settings.collection}.sentences-{model}.sqlite3"
+
+
+def open_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
+    if not settings.sentence_vectors:
+        return None
+    return SentenceVectorStore.open(sentence_vectors_path(settings))
+
+
 def build_pipeline(
-    settings: Settings, store: ChunkStore, embedder: SentenceEmbedder
+    settings: Settings,
+    store: ChunkStore,
+    embedder: SentenceEmbedder,
+    sentence_vectors: SentenceVectorStore | None = None,
 ) -> IngestPipeline:
     policy = ChunkingPolicy(
         max_tokens=embedder.max_tokens,
@@ -87,6 +103,7 @@ def build_pipeline(
         Chunker(embedder.count_tokens, policy),
         lexical_dir(settings),
         settings.ingest_batch_size,
+        sentence_vectors,
     )
 
 
@@ -95,8 +112,9 @@ def ingest(
 ) -> IngestReport:
     embedder = build_embedder(settings)
     store = open_store(settings, embedder)
+    vectors = open_sentence_vectors(settings)
     with ingest_lock(lock_path(settings)):
-        return build_pipeline(settings, store, embedder).ingest(paths, prune, progress)
+        return build_pipeline(settings, store, embedder, vectors).ingest(paths, prune, progress)
 
 
 def lock_path(settings: Settings) -> Path:
@@ -108,6 +126,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
     """The assistant over the configured store; an empty store gets the bundled corpus."""
     embedder = build_embedder(settings)
     store = open_store(settings, embedder)
+    sentence_vectors = open_sentence_vectors(settings)
     prompts = PromptLibrary(settings.prompts_dir)
     if store.count() == 0:
         if notify is not None:
@@ -117,7 +136,9 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
                 )
             )
         with ingest_lock(lock_path(settings)):
-            build_pipeline(settings, store, embedder).ingest([settings.corpus_dir])
+            build_pipeline(settings, store, embedder, sentence_vectors).ingest(
+                [settings.corpus_dir]
+            )
     lexical = sync_lexical_index(store, lexical_dir(settings))
     embedder.encode(["warm-up"])  # load the model now: ready means ready to answer
     retriever = HybridRetriever(
@@ -131,7 +152,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         min_similarity=settings.min_similarity,
         strong_similarity=settings.strong_similarity,
     )
-    encoder = CachedEncoder(embedder, settings.sentence_cache_size)
+    encoder = CachedEncoder(embedder, settings.sentence_cache_size, sentence_vectors)
     extractive = ExtractiveAnswerer(encoder, prompts, policy)
     answerer, condenser = _writer(settings, encoder, prompts, extractive)
     return Assistant(

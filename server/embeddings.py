@@ -4,6 +4,7 @@ torch and sentence-transformers cost seconds to import, so nothing here imports 
 until the first text is embedded or counted.
 """
 
+import logging
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -11,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from server.errors import ModelUnavailableError
+from server.errors import ModelUnavailableError, StoreUnavailableError
+from server.sentence_vectors import SentenceVectorStore, as_stored
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+_LOG = logging.getLogger(__name__)
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 
 
@@ -104,12 +107,19 @@ class SentenceEmbedder(Embeddings):
 
 
 class CachedEncoder:
-    """Sentence vectors kept in memory, most recently used first: the same passages come
-    back question after question, and encoding their sentences is most of an answer's cost."""
+    """Sentence vectors kept in memory, most recently used first, in front of those stored on
+    disk (server/sentence_vectors.py): the same passages come back question after question,
+    and encoding their sentences is most of an answer's cost."""
 
-    def __init__(self, embedder: SentenceEmbedder, capacity: int) -> None:
+    def __init__(
+        self,
+        embedder: SentenceEmbedder,
+        capacity: int,
+        stored: SentenceVectorStore | None = None,
+    ) -> None:
         self._embedder = embedder
         self._capacity = capacity
+        self._stored = stored
         self._vectors: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -121,11 +131,31 @@ class CachedEncoder:
                 self._vectors.move_to_end(text)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            found.update(zip(missing, self._embedder.encode(missing), strict=True))
+            fresh = self._look_up(missing)
+            found.update(fresh)
             with self._lock:
-                for text in missing:
-                    self._vectors[text] = found[text]
+                self._vectors.update(fresh)
                 while len(self._vectors) > self._capacity:
                     self._vectors.popitem(last=False)
         rows = [found[text] for text in texts]
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+    def _look_up(self, texts: list[str]) -> dict[str, Any]:
+        """Vectors from disk, else from the model (and then kept on disk)."""
+        found = self._stored.get(texts) if self._stored is not None else {}
+        to_encode = [t for t in texts if t not in found]
+        if to_encode:
+            # Rounded as stored: an answer is the same whether its vectors came from the
+            # model or the file, so two servers (one with the file) answer identically.
+            encoded = as_stored(self._embedder.encode(to_encode))
+            found.update(zip(to_encode, encoded, strict=True))
+            self._keep(to_encode, encoded)
+        return found
+
+    def _keep(self, texts: list[str], vectors: Any) -> None:
+        if self._stored is None:
+            return
+        try:
+            self._stored.put(texts, vectors)
+        except StoreUnavailableError as exc:  # a cache: the answer goes on without it
+            _LOG.warning("%s", exc)

@@ -51,3 +51,10 @@ def storage_problem(exc: BaseException) -> str | None:
     if errno.EROFS in codes or _READ_ONLY.search(text):
         return "it is read-only"
     return None
+
+
+def unwritable_store(problem: str) -> StoreUnavailableError:
+    """The error for a write the disk refused (see storage_problem)."""
+    return StoreUnavailableError(
+        f"The store cannot be written: {problem}. What it held is kept; fix that and run again."
+    )

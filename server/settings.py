@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     sentence_cache_size: int = Field(
         default=20_000, ge=0, description="Sentence vectors the answerer keeps in memory."
     )
+    sentence_vectors: bool = Field(
+        default=True,
+        description=(
+            "Store the vectors of every chunk's sentences at ingest (about doubling its "
+            "model time) and look them up when answering instead of running the model."
+        ),
+    )
     max_question_chars: int = Field(
         default=2000, ge=1, description="Longest question accepted, in characters."
     )

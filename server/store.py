@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.documents import Chunk, MetadataValue
-from server.errors import StoreUnavailableError, storage_problem
+from server.errors import StoreUnavailableError, storage_problem, unwritable_store
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -239,10 +239,7 @@ def _reaching_store() -> Iterator[None]:
     except Exception as exc:  # chromadb raises untyped errors from its Rust core and HTTP
         problem = storage_problem(exc)
         if problem:
-            raise StoreUnavailableError(
-                f"The store cannot be written: {problem}. What it held is kept; "
-                "fix that and run again."
-            ) from exc
+            raise unwritable_store(problem) from exc
         raise StoreUnavailableError(
             f"The store is not answering ({type(exc).__name__}); try again shortly."
         ) from exc

@@ -2,7 +2,8 @@
 embedding the question plus one Chroma dense query, measured in the same run.
 
     python tests/benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--questions 200]
-        [--store-root DIR] [--sentence-cache 0] [--torch-threads 0] [--json]
+        [--store-root DIR] [--sentence-cache 0] [--sentence-vectors stored|encoded]
+        [--torch-threads 0] [--json]
 
 Corpus: generated from ../shared/data/scifact/corpus.jsonl (evaluation data, read in
 place, never copied). A seeded pool of --pool real sentences is embedded once with the real
@@ -20,6 +21,13 @@ Questions: the SciFact test claims (qrels/test.tsv): 10 warm the process up, the
 (--sentence-cache 0): pool sentences recur across generated chunks (each in ~100 chunks at
 100k), so a cache would hit far more often than on real text; with it off every answer pays
 for encoding its passages' sentences, as a first-time question over a real corpus does.
+
+Sentence vectors (--sentence-vectors): `stored` (default) gives the store what an ingest
+with SUMMIT_SENTENCE_VECTORS=true leaves: the vector of every sentence of every chunk, as
+the answerer splits them (pool vectors for pool sentences, the model for the few others),
+padded with random rows to the count a real corpus of that size would store (4.5 a chunk),
+so lookups run against a file of realistic size. `encoded` switches them off: every answer
+runs the model on its passages' sentences, as before they were stored.
 
 Timed per question, in an order that rotates: Assistant.ask; the baseline, embedding the
 question plus one store.dense_search with k = retrieval_candidates; HybridRetriever.retrieve
@@ -54,10 +62,12 @@ from server.components import (  # noqa: E402
     build_embedder,
     lexical_dir,
     open_store,
+    sentence_vectors_path,
 )
 from server.embeddings import SentenceEmbedder  # noqa: E402
 from server.lexical import LexicalIndex  # noqa: E402
 from server.retrieval import HybridRetriever  # noqa: E402
+from server.sentence_vectors import SentenceVectorStore  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import ChunkStore, open_persistent_client  # noqa: E402
 
@@ -67,6 +77,7 @@ WARM_UP_QUESTIONS = 10
 CHUNKS_PER_DOCUMENT = 10
 SENTENCES_PER_CHUNK = (3, 6)
 MAX_ADD_BATCH = 5000
+SENTENCE_ROWS_PER_CHUNK = 4.5  # unique sentences a chunk, as an ingest of real text stores
 T = TypeVar("T")
 
 
@@ -98,6 +109,8 @@ class SizeResult:
     retrieve_p95_ms: float
     bm25_p50_ms: float
     bm25_p95_ms: float
+    sentence_vectors: str = "encoded"
+    sentence_rows: int = 0
 
 
 def main() -> None:
@@ -110,6 +123,7 @@ def main() -> None:
     parser.add_argument(
         "--sentence-cache", type=int, default=0, help="answerer cache size (see docstring)"
     )
+    parser.add_argument("--sentence-vectors", choices=["stored", "encoded"], default="stored")
     parser.add_argument(
         "--torch-threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)"
     )
@@ -130,6 +144,7 @@ def main() -> None:
         "machine": _machine(),
         "pool_sentences": len(pool.sentences),
         "sentence_cache": args.sentence_cache,
+        "sentence_vectors": args.sentence_vectors,
         "store_root": str(args.store_root),
         "results": [asdict(r) for r in results],
     }
@@ -246,6 +261,47 @@ def _ensure_store(
     return build_s, False
 
 
+def _ensure_sentence_vectors(
+    settings: Settings, embedder: SentenceEmbedder, pool: Pool, size: int, seed: int
+) -> int:
+    """Rows in the store's sentence-vector file (see the docstring); 0 when switched off."""
+    if not settings.sentence_vectors:
+        return 0
+    path = sentence_vectors_path(settings)
+    record = path.with_name(path.name + ".bench.json")
+    recipe = {"seed": seed, "pool": len(pool.sentences), "model": embedder.model_name}
+    if record.exists() and path.exists() and json.loads(record.read_text()) == recipe:
+        return _rows(path)
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    stored = SentenceVectorStore.open(path)
+    if stored is None:
+        raise SystemExit(f"cannot create {path}")
+    vector_of = dict(zip(pool.sentences, pool.vectors, strict=True))
+    chunks = generate_chunks(pool, size, seed)
+    sentences = list(dict.fromkeys(s for c, _ in chunks for s in split_sentences(c.text)))
+    others = [s for s in sentences if s not in vector_of]
+    vector_of.update(zip(others, embedder.encode(others), strict=True))
+    for start in range(0, len(sentences), MAX_ADD_BATCH):
+        batch = sentences[start : start + MAX_ADD_BATCH]
+        stored.put(batch, np.stack([vector_of[s] for s in batch]))
+    rng = np.random.default_rng(seed)
+    padding = int(size * SENTENCE_ROWS_PER_CHUNK) - len(sentences)
+    for start in range(0, max(padding, 0), MAX_ADD_BATCH):
+        count = min(MAX_ADD_BATCH, padding - start)
+        vectors = rng.standard_normal((count, pool.vectors.shape[1])).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        stored.put([f"padding {start + i}" for i in range(count)], vectors)
+    record.write_text(json.dumps(recipe))
+    _log(f"{size}: {len(sentences)} sentences stored ({len(others)} encoded), {padding} padding")
+    return _rows(path)
+
+
+def _rows(path: Path) -> int:
+    stored = SentenceVectorStore.open(path)
+    return 0 if stored is None else len(stored)
+
+
 def _empty_store(settings: Settings) -> None:
     """Drop the collection and its BM25 index (not the folder: Chroma keeps it open)."""
     client = open_persistent_client(settings.store)
@@ -290,9 +346,12 @@ def _measure_size(
     timed: list[str],
 ) -> SizeResult:
     settings = Settings(
-        store=_store_dir(args.store_root, size), sentence_cache_size=args.sentence_cache
+        store=_store_dir(args.store_root, size),
+        sentence_cache_size=args.sentence_cache,
+        sentence_vectors=args.sentence_vectors == "stored",
     )
     build_s, reused = _ensure_store(settings, embedder, pool, size, args.seed)
+    rows = _ensure_sentence_vectors(settings, embedder, pool, size, args.seed)
     started = time.perf_counter()
     assistant = build_assistant(settings)
     load_s = time.perf_counter() - started
@@ -326,6 +385,8 @@ def _measure_size(
         questions=len(timed),
         answered=sum(answered[len(warm_up) :]),
         **{f"{name}_{p}_ms": value for name in calls for p, value in _percentiles(ms[name])},
+        sentence_vectors=args.sentence_vectors,
+        sentence_rows=rows,
     )
     _log(json.dumps(asdict(result)))
     return result
@@ -393,7 +454,9 @@ def _print_table(report: dict[str, object], results: list[SizeResult]) -> None:
     print(f"machine: {machine}")
     print(
         f"pool: {report['pool_sentences']} sentences; sentence cache: "
-        f"{report['sentence_cache']}; stores under {report['store_root']}"
+        f"{report['sentence_cache']}; sentence vectors: {report['sentence_vectors']} "
+        f"({', '.join(str(r.sentence_rows) for r in results)} rows); "
+        f"stores under {report['store_root']}"
     )
     header = (
         f"{'size':>7} {'chunks':>7} {'build s':>8} {'load s':>7} {'disk MB':>8} "

@@ -1,0 +1,127 @@
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.chunker import Chunker, ChunkingPolicy
+from ingest.pipeline import IngestPipeline
+from ingest.sentences import split_sentences
+from server.embeddings import CachedEncoder
+from server.errors import StoreUnavailableError
+from server.sentence_vectors import SentenceVectorStore
+from server.store import ChunkStore, open_persistent_client
+from tests.fakes import FakeEmbedder
+
+SENTENCES = ["The summit was held in Nara.", "Both leaders met for two days."]
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> SentenceVectorStore:
+    opened = SentenceVectorStore.open(tmp_path / "vectors" / "s.sqlite3")
+    assert opened is not None
+    return opened
+
+
+def test_stored_vectors_come_back_for_their_sentences_only(stored: SentenceVectorStore) -> None:
+    vectors = FakeEmbedder().encode(SENTENCES)
+    stored.put(SENTENCES, vectors)
+    found = stored.get([*SENTENCES, "Never stored."])
+    assert sorted(found) == sorted(SENTENCES)
+    for row, sentence in enumerate(SENTENCES):
+        assert found[sentence].dtype == np.float32
+        np.testing.assert_allclose(found[sentence], vectors[row], atol=1e-3)  # float16
+    assert stored.missing(["Never stored.", SENTENCES[0], "Never stored."]) == ["Never stored."]
+
+
+def test_a_store_that_cannot_be_created_is_none_and_answers_go_on(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    assert SentenceVectorStore.open(tmp_path / "file" / "s.sqlite3") is None
+
+
+def test_a_write_that_cannot_be_made_is_a_clear_error_for_the_ingest_and_skipped_by_answers(
+    stored: SentenceVectorStore, tmp_path: Path
+) -> None:
+    blocker = sqlite3.connect(tmp_path / "vectors" / "s.sqlite3", timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holding the lock past the timeout
+    try:
+        with pytest.raises(StoreUnavailableError, match="Cannot store sentence vectors"):
+            stored.put(SENTENCES, FakeEmbedder().encode(SENTENCES))
+        vectors = CachedEncoder(FakeEmbedder(), 10, stored).encode(SENTENCES)  # answers go on
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert vectors.shape == (2, 32)
+    assert stored.missing(SENTENCES) == SENTENCES
+
+
+def test_the_encoder_reads_stored_vectors_and_stores_what_it_encodes(
+    stored: SentenceVectorStore,
+) -> None:
+    stored.put(SENTENCES[:1], FakeEmbedder().encode(SENTENCES[:1]))
+    model = FakeEmbedder()
+    vectors = CachedEncoder(model, 0, stored).encode(SENTENCES)
+    assert model.embedded == SENTENCES[1:]  # the stored one was not encoded
+    np.testing.assert_allclose(vectors, FakeEmbedder().encode(SENTENCES), atol=1e-3)
+    another_process = FakeEmbedder()
+    CachedEncoder(another_process, 0, stored).encode(SENTENCES)
+    assert another_process.embedded == []
+
+
+def test_an_ingest_stores_the_vectors_of_every_sentence_answers_will_read(
+    tmp_path: Path, stored: SentenceVectorStore
+) -> None:
+    model = FakeEmbedder(64)
+    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", model, "fake")
+    chunker = Chunker(model.count_tokens, ChunkingPolicy(64, 24, 1))
+    pipeline = IngestPipeline(store, model, chunker, tmp_path / "lexical", 4, stored)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = " ".join(f"Sentence number {n} of the talks in Nara." for n in range(30))
+    (docs / "a.md").write_text(f"# Talks\n\n{text}\n")
+    pipeline.ingest([docs])
+    answered = [s for _, t, _ in store.records() for s in split_sentences(t)]
+    assert store.count() > 1  # several chunks
+    assert stored.missing(answered) == []
+    before = len(model.embedded)
+    (docs / "b.md").write_text("# More\n\nSentence number 3 of the talks in Nara. A new one.\n")
+    pipeline.ingest([docs])
+    new = model.embedded[before:]
+    assert "A new one." in new and "Sentence number 3 of the talks in Nara." not in new
+
+
+def test_readers_and_a_writer_at_once_on_one_file(tmp_path: Path) -> None:
+    path, failures = tmp_path / "s.sqlite3", []
+    writer, reader = SentenceVectorStore.open(path), SentenceVectorStore.open(path)
+    assert writer is not None and reader is not None
+    texts = [f"sentence {n}" for n in range(400)]
+
+    def write() -> None:
+        for start in range(0, len(texts), 20):
+            batch = texts[start : start + 20]
+            writer.put(batch, FakeEmbedder().encode(batch))
+
+    def read() -> None:
+        for _ in range(100):
+            found = reader.get(texts)
+            if any(v.shape != (32,) for v in found.values()):
+                failures.append("a partial vector")
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and reader.missing(texts) == []
+
+
+def test_vectors_from_the_model_and_from_the_file_are_exactly_equal(
+    stored: SentenceVectorStore,
+) -> None:
+    """So a server with the file and one without give the same answers."""
+    from_model = CachedEncoder(FakeEmbedder(), 0).encode(SENTENCES)
+    CachedEncoder(FakeEmbedder(), 0, stored).encode(SENTENCES)  # fills the file
+    model = FakeEmbedder()
+    from_file = CachedEncoder(model, 0, stored).encode(SENTENCES)
+    assert model.embedded == [] and np.array_equal(from_model, from_file)
