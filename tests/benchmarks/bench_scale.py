@@ -351,6 +351,8 @@ def _measure_size(
         sentence_vectors=args.sentence_vectors == "stored",
     )
     build_s, reused = _ensure_store(settings, embedder, pool, size, args.seed)
+    built = open_store(settings, embedder)
+    built.publish(built.version())  # the generation and document count an ingest records
     rows = _ensure_sentence_vectors(settings, embedder, pool, size, args.seed)
     started = time.perf_counter()
     assistant = build_assistant(settings)

@@ -19,8 +19,8 @@ Reported: VmHWM (peak resident set) at readiness and at the end; RSS at readines
 the first answer and after the load (growth under load); the highest sampled RSS; /chat
 latency and errors. MB are MiB as /proc gives them; target: peak <= 1.5 GB (1536 MiB) with
 100k chunks. --server-env NAME=VALUE (repeatable) passes more environment to the server,
-e.g. MALLOC_ARENA_MAX=2. Note: /readyz counts documents by reading every chunk's metadata
-(seconds at 100k chunks), so "ready in" includes at least one such read.
+e.g. MALLOC_ARENA_MAX=2. /readyz reads the document count an ingest records (bench_scale.py
+records it too); a store without one is counted by reading every chunk's metadata.
 """
 
 import argparse
