@@ -111,9 +111,17 @@ def load_pdf(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:
 
 
 def _pdf_page_texts(pages: Any, source: str, on_skip: SkipCallback) -> Iterator[tuple[int, str]]:
-    budget = MAX_PDF_CONTENT
+    budget = MAX_PDF_CONTENT  # pages left out count too: what is inflated is held in memory
     for number, page in enumerate(pages, start=1):
         size = _pdf_content_size(page)
+        budget -= size
+        if budget < 0:
+            on_skip(
+                f"{source}#page={number}",
+                f"pages {number}-{len(pages)} left out: the PDF's drawing instructions "
+                f"exceed the {_megabytes(MAX_PDF_CONTENT)} limit",
+            )
+            return
         if size > MAX_PDF_PAGE_CONTENT:
             on_skip(
                 f"{source}#page={number}",
@@ -121,30 +129,26 @@ def _pdf_page_texts(pages: Any, source: str, on_skip: SkipCallback) -> Iterator[
                 f"over the {_megabytes(MAX_PDF_PAGE_CONTENT)} a page limit",
             )
             continue
-        if size > budget:
-            on_skip(
-                f"{source}#page={number}",
-                f"pages {number}-{len(pages)} left out: the PDF's drawing instructions "
-                f"exceed the {_megabytes(MAX_PDF_CONTENT)} limit",
-            )
-            return
-        budget -= size
         yield number, page.extract_text() or ""
 
 
 def _pdf_content_size(page: Any) -> int:
-    """Bytes of the page's drawing instructions, inflated, with the forms it draws."""
+    """Bytes of drawing instructions text extraction reads on the page, inflated: its own,
+    and for each "Do" in them the largest form it could draw (pypdf reads a form each time
+    it is drawn). Forms drawn by forms are not counted."""
     from pypdf.generic import ArrayObject
 
-    parts = []
     contents = _resolved(page.get("/Contents"))
-    if contents is not None:
-        parts.extend(contents if isinstance(contents, ArrayObject) else [contents])
-    forms = _resolved(_resolved(page.get("/Resources")) or {}).get("/XObject")
-    for form in (_resolved(forms) or {}).values():
-        if _resolved(form).get("/Subtype") == "/Form":
-            parts.append(form)
-    return sum(len(_resolved(part).get_data()) for part in parts)
+    parts = contents if isinstance(contents, ArrayObject) else [contents]
+    data = b"".join(_resolved(part).get_data() for part in parts if part is not None)
+    xobjects = _resolved(_resolved(page.get("/Resources")) or {}).get("/XObject")
+    forms = [
+        _resolved(x)
+        for x in (_resolved(xobjects) or {}).values()
+        if _resolved(x).get("/Subtype") == "/Form"
+    ]
+    largest_form = max((len(form.get_data()) for form in forms), default=0)
+    return len(data) + data.count(b"Do") * largest_form
 
 
 def _resolved(value: Any) -> Any:

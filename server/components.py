@@ -27,7 +27,11 @@ from server.retrieval_eval import (
     scores_of,
     whole_document_runs,
 )
-from server.sentence_vectors import SentenceVectorStore
+from server.sentence_vectors import (
+    ANSWER_WRITE_WAIT_S,
+    INGEST_WRITE_WAIT_S,
+    SentenceVectorStore,
+)
 from server.settings import Settings
 from server.store import (
     ChunkStore,
@@ -80,10 +84,12 @@ def sentence_vectors_path(settings: Settings) -> Path:
     return lexical_dir(settings).parent / f"{settings.collection}.sentences-{model}.sqlite3"
 
 
-def open_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
+def open_sentence_vectors(
+    settings: Settings, write_wait: float = INGEST_WRITE_WAIT_S
+) -> SentenceVectorStore | None:
     if not settings.sentence_vectors:
         return None
-    return SentenceVectorStore.open(sentence_vectors_path(settings))
+    return SentenceVectorStore.open(sentence_vectors_path(settings), write_wait)
 
 
 def build_pipeline(
@@ -126,7 +132,6 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
     """The assistant over the configured store; an empty store gets the bundled corpus."""
     embedder = build_embedder(settings)
     store = open_store(settings, embedder)
-    sentence_vectors = open_sentence_vectors(settings)
     prompts = PromptLibrary(settings.prompts_dir)
     if store.count() == 0:
         if notify is not None:
@@ -136,15 +141,17 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
                 )
             )
         with ingest_lock(lock_path(settings)):
-            build_pipeline(settings, store, embedder, sentence_vectors).ingest(
-                [settings.corpus_dir]
-            )
+            vectors = open_sentence_vectors(settings)
+            build_pipeline(settings, store, embedder, vectors).ingest([settings.corpus_dir])
+    # Read before the indexes are built: an ingest that finishes meanwhile is then seen
+    # as a change by the first refresh, not taken for what was loaded.
+    generation = store.generation()
     lexical = sync_lexical_index(store, lexical_dir(settings))
     embedder.encode(["warm-up"])  # load the model now: ready means ready to answer
     retriever = HybridRetriever(
         store, lexical, embedder, settings.retrieval_candidates, settings.rrf_k
     )
-    retriever.generation = store.generation()
+    retriever.generation = generation
     policy = AnswerPolicy(
         passages=settings.answer_passages,
         max_sentences=settings.answer_max_sentences,
@@ -152,6 +159,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         min_similarity=settings.min_similarity,
         strong_similarity=settings.strong_similarity,
     )
+    sentence_vectors = open_sentence_vectors(settings, ANSWER_WRITE_WAIT_S)
     encoder = CachedEncoder(embedder, settings.sentence_cache_size, sentence_vectors)
     extractive = ExtractiveAnswerer(encoder, prompts, policy)
     answerer, condenser = _writer(settings, encoder, prompts, extractive)

@@ -7,6 +7,7 @@ until the first text is embedded or counted.
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,15 +124,16 @@ class CachedEncoder:
         self._vectors: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def encode(self, texts: list[str]) -> Any:
-        """Unit vectors, one row per text, as SentenceEmbedder.encode gives them."""
+    def encode(self, texts: list[str], transient: Collection[str] = ()) -> Any:
+        """Unit vectors, one row per text, as SentenceEmbedder.encode gives them. Texts in
+        `transient` (a model's reply, not a document's sentence) are not kept on disk."""
         with self._lock:  # copy the hits out: another thread may evict them meanwhile
             found = {t: self._vectors[t] for t in dict.fromkeys(texts) if t in self._vectors}
             for text in found:
                 self._vectors.move_to_end(text)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            fresh = self._look_up(missing)
+            fresh = self._look_up(missing, transient)
             found.update(fresh)
             with self._lock:
                 self._vectors.update(fresh)
@@ -140,7 +142,7 @@ class CachedEncoder:
         rows = [found[text] for text in texts]
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
-    def _look_up(self, texts: list[str]) -> dict[str, Any]:
+    def _look_up(self, texts: list[str], transient: Collection[str]) -> dict[str, Any]:
         """Vectors from disk, else from the model (and then kept on disk)."""
         found = self._stored.get(texts) if self._stored is not None else {}
         to_encode = [t for t in texts if t not in found]
@@ -149,7 +151,9 @@ class CachedEncoder:
             # model or the file, so two servers (one with the file) answer identically.
             encoded = as_stored(self._embedder.encode(to_encode))
             found.update(zip(to_encode, encoded, strict=True))
-            self._keep(to_encode, encoded)
+            kept = [n for n, t in enumerate(to_encode) if t not in transient]
+            if kept:
+                self._keep([to_encode[n] for n in kept], encoded[kept])
         return found
 
     def _keep(self, texts: list[str], vectors: Any) -> None:

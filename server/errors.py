@@ -7,8 +7,10 @@ import errno
 import re
 
 # What SQLite (inside Chroma's Rust core) and the OS say when the disk cannot take a write.
-_DISK_FULL = re.compile(r"disk is full|no space left|\(code: 13\)", re.IGNORECASE)
-_READ_ONLY = re.compile(r"readonly database|read-only file system|\(code: (?:8|776)\)", re.I)
+_DISK_FULL = re.compile(r"disk is full|no space left", re.IGNORECASE)
+_READ_ONLY = re.compile(r"readonly database|read-only file system", re.IGNORECASE)
+_SQLITE_CODE = re.compile(r"\(code: (\d+)\)")
+_SQLITE_FULL, _SQLITE_READONLY = 13, 8  # primary codes; extended ones add bits above 0xFF
 
 
 class SummitError(Exception):
@@ -44,11 +46,15 @@ class NotReadyError(SummitError):
 
 def storage_problem(exc: BaseException) -> str | None:
     """ "its disk is full" or "it is read-only" when that is why a store write failed."""
-    codes = {getattr(e, "errno", None) for e in (exc, exc.__cause__)}
-    text = f"{exc} {exc.__cause__ or ''}"
-    if errno.ENOSPC in codes or errno.EDQUOT in codes or _DISK_FULL.search(text):
+    causes = (exc, exc.__cause__)
+    text = " ".join(str(e) for e in causes if e is not None)
+    errnos = {getattr(e, "errno", None) for e in causes if isinstance(e, OSError)}
+    sqlite_codes = {getattr(e, "sqlite_errorcode", None) for e in causes}
+    sqlite_codes |= {int(code) for code in _SQLITE_CODE.findall(text)}
+    primary = {code & 0xFF for code in sqlite_codes if isinstance(code, int)}
+    if {errno.ENOSPC, errno.EDQUOT} & errnos or _SQLITE_FULL in primary or _DISK_FULL.search(text):
         return "its disk is full"
-    if errno.EROFS in codes or _READ_ONLY.search(text):
+    if errno.EROFS in errnos or _SQLITE_READONLY in primary or _READ_ONLY.search(text):
         return "it is read-only"
     return None
 

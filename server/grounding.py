@@ -156,7 +156,7 @@ class CitationVerifier:
         return self._similarity(text, passages.sentences(numbers)) >= self._policy.min_similarity
 
     def _similarity(self, text: str, sentences: list[str]) -> float:
-        vectors = self._encoder.encode([text, *sentences])
+        vectors = self._encoder.encode([text, *sentences], transient={text})
         return float(np.max(vectors[1:] @ vectors[0]))
 
 

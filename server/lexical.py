@@ -17,8 +17,8 @@ from typing import Any
 
 _MANIFEST = "manifest.json"
 _LINK_SUFFIX = ".link"
-# Seconds after which a staging folder is a leftover of a killed save: saving or loading
-# the index of 100k chunks takes a few seconds.
+# Seconds after which a retired index or the staging folder of a killed save is removed:
+# saving or loading the index of 100k chunks takes a few seconds.
 LEFTOVER_AGE_S = 600
 
 
@@ -88,22 +88,25 @@ class LexicalIndex:
     def save(self, folder: Path) -> None:
         """Written to a folder of its own; then `folder`, a symbolic link, is switched to it
         in one step. A reader sees the old index or the new one, never half of one, and
-        two processes saving at once (an ingest and a refreshing server) cannot fail."""
+        two processes saving at once (an ingest and a refreshing server) cannot fail. The
+        old one is removed by a later save, once no reader can still be loading it."""
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(folder), dir=folder.parent))
+        link = staging.with_name(staging.name + _LINK_SUFFIX)
+        previous = _link_target(folder)
         try:
             self._write(staging)
+            os.symlink(staging.name, link)  # relative: the store folder can be moved
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)  # the layout of earlier versions
+            os.replace(link, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # on a full disk, give the space back
+            link.unlink(missing_ok=True)
             raise
-        previous = _link_target(folder)
-        link = staging.with_name(staging.name + _LINK_SUFFIX)
-        os.symlink(staging.name, link)  # relative: the store folder can be moved
-        if folder.is_dir() and not folder.is_symlink():
-            shutil.rmtree(folder, ignore_errors=True)  # the layout of earlier versions
-        os.replace(link, folder)
-        if previous is not None:
-            shutil.rmtree(previous, ignore_errors=True)
+        if previous is not None and previous.exists():
+            # Retired now, removed LEFTOVER_AGE_S later: a reader may be loading it.
+            os.utime(previous)
         _remove_leftovers(folder)
 
     def _write(self, folder: Path) -> None:
@@ -135,6 +138,11 @@ class LexicalIndex:
         return cls(retriever, chunk_ids, doc_freq, version)
 
 
+def _staging_prefix(folder: Path) -> str:
+    # "~" cannot occur in a collection name: collection "docs" never matches "docs-v2"'s.
+    return f".{folder.name}~"
+
+
 def _link_target(folder: Path) -> Path | None:
     if not folder.is_symlink():
         return None
@@ -142,11 +150,11 @@ def _link_target(folder: Path) -> Path | None:
 
 
 def _remove_leftovers(folder: Path) -> None:
-    """Staging folders and links of saves that were killed, once they are old enough that
-    no save can still be writing them and no reader still loading them."""
+    """Retired indexes, and staging folders and links of saves that were killed, once they
+    are old enough that no save can still be writing them and no reader still loading them."""
     live = folder.resolve()
     cutoff = time.time() - LEFTOVER_AGE_S
-    for entry in folder.parent.glob(f".{folder.name}-*"):
+    for entry in folder.parent.glob(f"{_staging_prefix(folder)}*"):
         try:
             if entry.resolve() == live or entry.lstat().st_mtime > cutoff:
                 continue

@@ -24,7 +24,9 @@ from server.errors import StoreUnavailableError, storage_problem, unwritable_sto
 
 _LOG = logging.getLogger(__name__)
 _BATCH = 500  # keys a query: SQLite allows 999 parameters
-_BUSY_TIMEOUT_S = 2.0  # a cache write waits this long for another writer, then gives up
+_READ_TIMEOUT_S = 2.0  # reads wait for SQLite only while a writer checkpoints
+INGEST_WRITE_WAIT_S = 60.0  # an ingest waits out a server's write-back
+ANSWER_WRITE_WAIT_S = 0.0  # a write-back while another process writes is skipped
 
 
 def sentence_key(text: str) -> bytes:
@@ -32,40 +34,55 @@ def sentence_key(text: str) -> bytes:
 
 
 class SentenceVectorStore:
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self._connection = connection
-        self._path = path
-        self._lock = threading.Lock()  # one connection, shared by request threads
+    """Readers never wait for a writer (SQLite's WAL mode); one connection for each, so a
+    request thread looking vectors up is never held behind a write waiting for its lock."""
+
+    def __init__(self, reader: sqlite3.Connection, writer: sqlite3.Connection, path: Path):
+        self._reader, self._writer, self._path = reader, writer, path
+        self._read_lock = threading.Lock()  # a connection is used by one thread at a time
+        self._write_lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: Path) -> "SentenceVectorStore | None":
+    def open(cls, path: Path, write_wait: float) -> "SentenceVectorStore | None":
         """The store at `path`, created if need be; None (answers encode every sentence)
-        when it cannot be opened."""
+        when it cannot be opened. A write waits `write_wait` seconds for another
+        process's write, then fails."""
+        connections: list[sqlite3.Connection] = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute(
+            for timeout in (write_wait, _READ_TIMEOUT_S):
+                connections.append(
+                    sqlite3.connect(
+                        path, timeout=timeout, check_same_thread=False, isolation_level=None
+                    )
+                )
+            writer, reader = connections
+            writer.execute("PRAGMA journal_mode=WAL")
+            writer.execute("PRAGMA synchronous=NORMAL")
+            writer.execute(
                 "CREATE TABLE IF NOT EXISTS vectors "
                 "(key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID"
             )
         except (OSError, sqlite3.Error) as exc:
+            for connection in connections:
+                connection.close()
             _LOG.warning("sentence vectors unavailable at %s: %s", path, exc)
             return None
-        return cls(connection, path)
+        return cls(reader, writer, path)
+
+    def close(self) -> None:
+        for connection in (self._reader, self._writer):
+            connection.close()
 
     def get(self, texts: list[str]) -> dict[str, Any]:
         """The stored unit vectors (float32) of those texts it holds."""
         wanted = {sentence_key(t): t for t in texts}
         found: dict[str, Any] = {}
         try:
-            with self._lock:
+            with self._read_lock:
                 for keys in _batches(list(wanted)):
                     marks = ",".join("?" * len(keys))
-                    rows = self._connection.execute(
+                    rows = self._reader.execute(
                         f"SELECT key, vector FROM vectors WHERE key IN ({marks})", keys
                     ).fetchall()
                     for key, blob in rows:
@@ -87,15 +104,15 @@ class SentenceVectorStore:
             for t, v in zip(texts, vectors, strict=True)
         ]
         try:
-            with self._lock:
+            with self._write_lock:
                 try:
-                    self._connection.execute("BEGIN")
-                    self._connection.executemany(
+                    self._writer.execute("BEGIN IMMEDIATE")  # waits for the lock here
+                    self._writer.executemany(
                         "INSERT OR IGNORE INTO vectors (key, vector) VALUES (?, ?)", rows
                     )
-                    self._connection.execute("COMMIT")
+                    self._writer.execute("COMMIT")
                 except BaseException:
-                    self._connection.rollback()  # a no-op where SQLite rolled back itself
+                    self._writer.rollback()  # a no-op where SQLite rolled back itself
                     raise
         except sqlite3.Error as exc:
             problem = storage_problem(exc)
@@ -106,8 +123,8 @@ class SentenceVectorStore:
             ) from exc
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._connection.execute("SELECT count(*) FROM vectors").fetchone()[0])
+        with self._read_lock:
+            return int(self._reader.execute("SELECT count(*) FROM vectors").fetchone()[0])
 
 
 def as_stored(vectors: Any) -> Any:

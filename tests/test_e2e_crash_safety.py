@@ -563,7 +563,8 @@ def _vectors(expected: Snapshot, actual: Snapshot) -> list[str]:
 
 def stray_lexical_entries(snap: Snapshot) -> list[str]:
     """Entries beside the BM25 index other than the index (a link) and its live folder:
-    staging folders of killed saves, removed by a later save once LEFTOVER_AGE_S old."""
+    retired indexes and staging folders of killed saves, removed by a later save once
+    LEFTOVER_AGE_S old."""
     entries = snap.data.get("lexical_folder_entries", [])
     live = snap.data.get("lexical_live", [])
     return [e for e in entries if e.startswith(".") and e not in live]

@@ -3,6 +3,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from server import lexical
 from server.lexical import LexicalIndex, build_from_records
 
@@ -20,11 +22,17 @@ def test_a_saved_index_loads_with_its_version_and_searches(tmp_path: Path) -> No
     assert [chunk_id for chunk_id, _ in loaded.search("Nara summit", 2)] == ["a"]
 
 
-def test_saving_again_replaces_the_index_and_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_saving_again_replaces_the_index_and_retires_the_old_one_for_a_while(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _index("v1").save(tmp_path / "idx")
+    first = (tmp_path / "idx").resolve()
     _index("v2").save(tmp_path / "idx")
     loaded = LexicalIndex.load(tmp_path / "idx")
     assert loaded is not None and loaded.version == "v2"
+    assert first.exists()  # a reader may still be loading it
+    monkeypatch.setattr(lexical, "LEFTOVER_AGE_S", -1)
+    _index("v3").save(tmp_path / "idx")
     assert sorted(os.listdir(tmp_path)) == sorted(["idx", (tmp_path / "idx").resolve().name])
 
 
@@ -37,7 +45,7 @@ def test_an_index_in_a_plain_folder_of_an_earlier_version_is_replaced(tmp_path: 
 
 
 def test_leftovers_of_killed_saves_go_once_old_and_young_ones_stay(tmp_path: Path) -> None:
-    old, young = tmp_path / ".idx-killed", tmp_path / ".idx-saving"
+    old, young = tmp_path / ".idx~killed", tmp_path / ".idx~saving"
     for folder in (old, young):
         folder.mkdir()
         (folder / "manifest.json").write_text("{}")
@@ -46,6 +54,18 @@ def test_leftovers_of_killed_saves_go_once_old_and_young_ones_stay(tmp_path: Pat
     _index("v1").save(tmp_path / "idx")
     assert not old.exists()
     assert young.exists()  # another process may still be writing it
+
+
+def test_an_old_save_of_one_collection_never_removes_another_collections_index(
+    tmp_path: Path,
+) -> None:
+    _index("other").save(tmp_path / "idx-v2")  # a collection whose name extends "idx"
+    live = (tmp_path / "idx-v2").resolve()
+    past = time.time() - lexical.LEFTOVER_AGE_S - 60
+    os.utime(live, (past, past))
+    _index("v1").save(tmp_path / "idx")
+    loaded = LexicalIndex.load(tmp_path / "idx-v2")
+    assert live.exists() and loaded is not None and loaded.version == "other"
 
 
 def test_saves_and_loads_at_once_never_fail_nor_mix_two_indexes(tmp_path: Path) -> None:

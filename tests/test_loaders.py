@@ -5,7 +5,7 @@ import pytest
 
 from ingest import loaders
 from ingest.loaders import LoadError, load_file
-from tests.pdfs import make_pdf
+from tests.pdfs import make_pdf, pdf_from_objects
 
 SKIPS: list[tuple[str, str]] = []
 
@@ -91,6 +91,49 @@ def test_pdf_pages_past_the_whole_file_budget_are_left_out_and_reported(
     assert [b.page for b in doc.blocks] == [1]
     assert [where for where, _ in skips] == [f"{path}#page=2"]
     assert "pages 2-3 left out" in skips[0][1]
+
+
+def test_pdf_pages_left_out_still_count_against_the_whole_file_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, skips = _pdf_with_pages(tmp_path, ["Page one text.", "Page two text.", "Three.", "4."])
+    monkeypatch.setattr(loaders, "MAX_PDF_PAGE_CONTENT", 30)  # every page is over it
+    monkeypatch.setattr(loaders, "MAX_PDF_CONTENT", 100)  # two pages' worth
+    with pytest.raises(LoadError):  # no page left: nothing to ingest
+        load_file(path, lambda where, why: skips.append((where, why)))
+    assert [where for where, _ in skips] == [f"{path}#page={n}" for n in (1, 2, 3)]
+    assert "pages 3-4 left out" in skips[2][1]
+
+
+def test_a_pdf_page_drawing_a_form_many_times_counts_each_drawing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    form = b"BT /F1 12 Tf 72 720 Td (Form text.) Tj ET"
+    drawings = b"/Fm1 Do " * 100
+    page = (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R "
+        b"/Resources << /Font << /F1 3 0 R >> /XObject << /Fm1 6 0 R >> >> >>"
+    )
+    path = tmp_path / "forms.pdf"
+    path.write_bytes(
+        pdf_from_objects(
+            [
+                b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+                b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+                page,
+                b"<< /Length %d >>\nstream\n%s\nendstream" % (len(drawings), drawings),
+                b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] "
+                b"/Resources << /Font << /F1 3 0 R >> >> /Length %d >>\nstream\n%s\nendstream"
+                % (len(form), form),
+            ]
+        )
+    )
+    monkeypatch.setattr(loaders, "MAX_PDF_PAGE_CONTENT", 2_000)  # the page alone is 800
+    skips: list[tuple[str, str]] = []
+    with pytest.raises(LoadError):
+        load_file(path, lambda where, why: skips.append((where, why)))
+    assert [where for where, _ in skips] == [f"{path}#page=1"]
 
 
 def test_a_pdf_of_more_pages_than_the_limit_is_skipped_whole(

@@ -170,6 +170,12 @@ def test_a_bm25_index_that_cannot_be_saved_is_a_clear_error_and_leaves_no_stagin
         ),
         (RuntimeError("(code: 776) attempt to write a readonly database"), "it is read-only"),
         (RuntimeError("Query error: connection refused"), None),
+        (
+            RuntimeError("error returned from database: (code: 1032) attempt to write a r/o db"),
+            "it is read-only",
+        ),  # an extended read-only code
+        (OSError(errno.EACCES, "Permission denied"), None),
+        (RuntimeError("(code: 14) unable to open database file"), None),
     ],
 )
 def test_storage_problems_are_told_apart(error: Exception, problem: str | None) -> None:

@@ -19,7 +19,7 @@ SENTENCES = ["The summit was held in Nara.", "Both leaders met for two days."]
 
 @pytest.fixture
 def stored(tmp_path: Path) -> SentenceVectorStore:
-    opened = SentenceVectorStore.open(tmp_path / "vectors" / "s.sqlite3")
+    opened = SentenceVectorStore.open(tmp_path / "vectors" / "s.sqlite3", 60)
     assert opened is not None
     return opened
 
@@ -37,23 +37,33 @@ def test_stored_vectors_come_back_for_their_sentences_only(stored: SentenceVecto
 
 def test_a_store_that_cannot_be_created_is_none_and_answers_go_on(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
-    assert SentenceVectorStore.open(tmp_path / "file" / "s.sqlite3") is None
+    assert SentenceVectorStore.open(tmp_path / "file" / "s.sqlite3", 60) is None
 
 
-def test_a_write_that_cannot_be_made_is_a_clear_error_for_the_ingest_and_skipped_by_answers(
+def test_while_another_process_writes_answers_read_and_skip_their_write_back(
     stored: SentenceVectorStore, tmp_path: Path
 ) -> None:
+    stored.put(SENTENCES[:1], FakeEmbedder().encode(SENTENCES[:1]))
+    answering = SentenceVectorStore.open(tmp_path / "vectors" / "s.sqlite3", 0)
+    assert answering is not None
     blocker = sqlite3.connect(tmp_path / "vectors" / "s.sqlite3", timeout=0)
-    blocker.execute("BEGIN EXCLUSIVE")  # another writer holding the lock past the timeout
+    blocker.execute("BEGIN IMMEDIATE")  # an ingest in the middle of a write
     try:
+        assert sorted(answering.get(SENTENCES)) == SENTENCES[:1]  # reads do not wait
         with pytest.raises(StoreUnavailableError, match="Cannot store sentence vectors"):
-            stored.put(SENTENCES, FakeEmbedder().encode(SENTENCES))
-        vectors = CachedEncoder(FakeEmbedder(), 10, stored).encode(SENTENCES)  # answers go on
+            answering.put(SENTENCES, FakeEmbedder().encode(SENTENCES))  # at once, no wait
+        vectors = CachedEncoder(FakeEmbedder(), 10, answering).encode(SENTENCES)
     finally:
         blocker.rollback()
         blocker.close()
     assert vectors.shape == (2, 32)
-    assert stored.missing(SENTENCES) == SENTENCES
+    assert stored.missing(SENTENCES) == SENTENCES[1:]
+
+
+def test_transient_texts_are_not_kept_on_disk(stored: SentenceVectorStore) -> None:
+    reply = "A model wrote this sentence."
+    CachedEncoder(FakeEmbedder(), 10, stored).encode([reply, *SENTENCES], transient={reply})
+    assert stored.missing([reply, *SENTENCES]) == [reply]
 
 
 def test_the_encoder_reads_stored_vectors_and_stores_what_it_encodes(
@@ -93,7 +103,7 @@ def test_an_ingest_stores_the_vectors_of_every_sentence_answers_will_read(
 
 def test_readers_and_a_writer_at_once_on_one_file(tmp_path: Path) -> None:
     path, failures = tmp_path / "s.sqlite3", []
-    writer, reader = SentenceVectorStore.open(path), SentenceVectorStore.open(path)
+    writer, reader = SentenceVectorStore.open(path, 60), SentenceVectorStore.open(path, 60)
     assert writer is not None and reader is not None
     texts = [f"sentence {n}" for n in range(400)]
 
