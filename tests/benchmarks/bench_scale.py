@@ -274,7 +274,7 @@ def _ensure_sentence_vectors(
         return _rows(path)
     for leftover in path.parent.glob(path.name + "*"):
         leftover.unlink()
-    stored = SentenceVectorStore.open(path)
+    stored = SentenceVectorStore.open(path, 60)
     if stored is None:
         raise SystemExit(f"cannot create {path}")
     vector_of = dict(zip(pool.sentences, pool.vectors, strict=True))
@@ -298,8 +298,12 @@ def _ensure_sentence_vectors(
 
 
 def _rows(path: Path) -> int:
-    stored = SentenceVectorStore.open(path)
-    return 0 if stored is None else len(stored)
+    stored = SentenceVectorStore.open(path, 60)
+    if stored is None:
+        return 0
+    rows = len(stored)
+    stored.close()
+    return rows
 
 
 def _empty_store(settings: Settings) -> None:
