@@ -77,25 +77,31 @@ class SentenceVectorStore:
     def get(self, texts: list[str]) -> dict[str, Any]:
         """The stored unit vectors (float32) of those texts it holds."""
         wanted = {sentence_key(t): t for t in texts}
-        found: dict[str, Any] = {}
-        try:
-            with self._read_lock:
-                for keys in _batches(list(wanted)):
-                    marks = ",".join("?" * len(keys))
-                    rows = self._reader.execute(
-                        f"SELECT key, vector FROM vectors WHERE key IN ({marks})", keys
-                    ).fetchall()
-                    for key, blob in rows:
-                        found[wanted[key]] = np.frombuffer(blob, dtype=np.float16)
-        except sqlite3.Error as exc:
-            _LOG.warning("sentence vectors not read: %s", exc)
-            return {}
-        return {t: v.astype(np.float32) for t, v in found.items()}
+        rows = self._select("key, vector", list(wanted))
+        return {
+            wanted[key]: np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+            for key, blob in rows
+        }
 
     def missing(self, texts: list[str]) -> list[str]:
-        """Those texts it holds no vector for, each once."""
-        held = self.get(texts)
+        """Those texts it holds no vector for, each once (the vectors are not read)."""
+        wanted = {sentence_key(t): t for t in texts}
+        held = {wanted[key] for (key,) in self._select("key", list(wanted))}
         return [t for t in dict.fromkeys(texts) if t not in held]
+
+    def _select(self, columns: str, keys: list[bytes]) -> list[tuple[Any, ...]]:
+        """Rows of those keys it holds; none when the file cannot be read (a cache)."""
+        rows: list[tuple[Any, ...]] = []
+        try:
+            with self._read_lock:
+                for batch in _batches(keys):
+                    marks = ",".join("?" * len(batch))
+                    query = f"SELECT {columns} FROM vectors WHERE key IN ({marks})"
+                    rows.extend(self._reader.execute(query, batch).fetchall())
+        except sqlite3.Error as exc:
+            _LOG.warning("sentence vectors not read: %s", exc)
+            return []
+        return rows
 
     def put(self, texts: list[str], vectors: Any) -> None:
         """Stores the vectors; a StoreUnavailableError saying why when it cannot."""
