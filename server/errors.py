@@ -59,8 +59,12 @@ def storage_problem(exc: BaseException) -> str | None:
     return None
 
 
-def unwritable_store(problem: str) -> StoreUnavailableError:
-    """The error for a write the disk refused (see storage_problem)."""
+def store_write_error(exc: BaseException, otherwise: str) -> StoreUnavailableError:
+    """The error for a failed store write: the disk's problem named when there is one
+    (see storage_problem), else `otherwise`."""
+    problem = storage_problem(exc)
+    if problem is None:
+        return StoreUnavailableError(otherwise)
     return StoreUnavailableError(
         f"The store cannot be written: {problem}. What it held is kept; fix that and run again."
     )

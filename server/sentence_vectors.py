@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from server.errors import StoreUnavailableError, storage_problem, unwritable_store
+from server.errors import store_write_error
 
 _LOG = logging.getLogger(__name__)
 _BATCH = 500  # keys a query: SQLite allows 999 parameters
@@ -121,12 +121,8 @@ class SentenceVectorStore:
                     self._writer.rollback()  # a no-op where SQLite rolled back itself
                     raise
         except sqlite3.Error as exc:
-            problem = storage_problem(exc)
-            if problem:
-                raise unwritable_store(problem) from exc
-            raise StoreUnavailableError(
-                f"Cannot store sentence vectors in {self._path}: {exc}."
-            ) from exc
+            otherwise = f"Cannot store sentence vectors in {self._path}: {exc}."
+            raise store_write_error(exc, otherwise) from exc
 
     def __len__(self) -> int:
         with self._read_lock:

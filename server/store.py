@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.documents import Chunk, MetadataValue
-from server.errors import StoreUnavailableError, storage_problem, unwritable_store
+from server.errors import StoreUnavailableError, storage_problem, store_write_error
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -237,12 +237,8 @@ def _reaching_store() -> Iterator[None]:
     except StoreUnavailableError:
         raise
     except Exception as exc:  # chromadb raises untyped errors from its Rust core and HTTP
-        problem = storage_problem(exc)
-        if problem:
-            raise unwritable_store(problem) from exc
-        raise StoreUnavailableError(
-            f"The store is not answering ({type(exc).__name__}); try again shortly."
-        ) from exc
+        otherwise = f"The store is not answering ({type(exc).__name__}); try again shortly."
+        raise store_write_error(exc, otherwise) from exc
 
 
 def _open_collection(client: "ClientAPI", name: str, model_label: str) -> "Collection":
