@@ -6,6 +6,7 @@ gets its new chunks first and loses its old ones after, so a failure midway lose
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from ingest.chunker import Chunker
@@ -84,6 +85,7 @@ class IngestPipeline:
         self, paths: list[Path], prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
         files = discover_files(paths)
+        vectors_complete = self._sentence_vectors_complete()  # before anything changes
         report, plan = IngestReport(), _Plan()
         for number, path in enumerate(files, start=1):
             self._plan_file(path, report, plan)
@@ -93,7 +95,9 @@ class IngestPipeline:
             gone = {s for s in self._store.sources() if not Path(s).exists()}
             report.removed += self._store.delete_sources(sorted(gone))
         # BM25 saved first, so a server that sees the new generation finds it in step.
-        self._store.publish(self.sync_lexical_index().version)
+        version = self.sync_lexical_index().version
+        self._store.publish(version)
+        self._complete_sentence_vectors(vectors_complete, version, progress)
         report.chunks = self._store.count()
         return report
 
@@ -144,15 +148,36 @@ class IngestPipeline:
             _notify(progress, "embed", start + len(batch), total)
         self._store.delete(sorted(plan.to_delete))
 
-    def _store_sentence_vectors(self, chunks: list[Chunk]) -> None:
-        """The vectors of the chunks' sentences, as answers read them (the chunk text split
-        the same way), for those not stored yet."""
+    def _sentence_vectors_complete(self) -> bool:
+        """Whether the vector file holds the sentences of every chunk stored now."""
         if self._sentence_vectors is None:
+            return True
+        if self._store.count() == 0:
+            return True
+        # The ids as stored, not the published generation: a killed ingest may have added
+        # chunks since, without their sentences if it ran without the file.
+        return self._sentence_vectors.complete_for() == self._store.version()
+
+    def _complete_sentence_vectors(
+        self, was_complete: bool, version: str, progress: Progress | None
+    ) -> None:
+        """Fills in the sentences of chunks stored before (by an ingest without the file, or
+        one killed before it recorded that it was complete), then records the generation."""
+        vectors = self._sentence_vectors
+        if vectors is None:
             return
-        sentences = [s for c in chunks for s in split_sentences(c.text)]
-        missing = self._sentence_vectors.missing(sentences)
-        if missing:
-            self._sentence_vectors.put(missing, self._embedder.encode(missing))
+        if not was_complete:
+            total, done = self._store.count(), 0
+            texts = (text for _, text, _ in self._store.records())
+            while batch := list(islice(texts, self._batch_size)):
+                _store_sentences(vectors, self._embedder, batch)
+                done += len(batch)
+                _notify(progress, "sentences", done, total)
+        vectors.mark_complete(version)
+
+    def _store_sentence_vectors(self, chunks: list[Chunk]) -> None:
+        if self._sentence_vectors is not None:
+            _store_sentences(self._sentence_vectors, self._embedder, [c.text for c in chunks])
 
     def sync_lexical_index(self) -> LexicalIndex:
         """The saved BM25 index, rebuilt from the store's records when out of step."""
@@ -171,6 +196,17 @@ def sync_lexical_index(store: ChunkStore, folder: Path) -> LexicalIndex:
         problem = storage_problem(exc) or exc.strerror or type(exc).__name__
         raise StoreUnavailableError(f"Cannot save the BM25 index in {folder}: {problem}.") from exc
     return index
+
+
+def _store_sentences(
+    vectors: SentenceVectorStore, embedder: SentenceEmbedder, chunk_texts: list[str]
+) -> None:
+    """The vectors of the chunks' sentences, as answers read them (the chunk text split the
+    same way), for those not stored yet."""
+    sentences = [s for text in chunk_texts for s in split_sentences(text)]
+    missing = vectors.missing(sentences)
+    if missing:
+        vectors.put(missing, embedder.encode(missing))
 
 
 def _indexed_records(store: ChunkStore) -> Iterator[tuple[str, str]]:

@@ -85,6 +85,14 @@ def ingest(
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove documents whose files are gone.")
     ] = False,
+    sentence_vectors: Annotated[
+        bool,
+        typer.Option(
+            "--sentence-vectors",
+            help="Also store every chunk's sentence vectors, so answers never encode "
+            "passages (SUMMIT_INGEST_SENTENCE_VECTORS).",
+        ),
+    ] = False,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -92,6 +100,8 @@ def ingest(
     from server.components import ingest as run_ingest
 
     settings = _settings(store)
+    if sentence_vectors:
+        settings = settings.model_copy(update={"ingest_sentence_vectors": True})
     with _user_errors():
         targets = paths or [settings.corpus_dir]
         if as_json or not err.is_terminal:
@@ -107,7 +117,11 @@ def ingest(
 
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
-    labels = {"read": "Reading files", "embed": "Embedding passages"}
+    labels = {
+        "read": "Reading files",
+        "embed": "Embedding passages",
+        "sentences": "Embedding sentences",
+    }
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

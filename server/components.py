@@ -92,6 +92,13 @@ def open_sentence_vectors(
     return SentenceVectorStore.open(sentence_vectors_path(settings), write_wait)
 
 
+def ingest_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
+    """The file an ingest fills with every chunk's sentence vectors, when configured to."""
+    if not settings.ingest_sentence_vectors:
+        return None
+    return open_sentence_vectors(settings)
+
+
 def build_pipeline(
     settings: Settings,
     store: ChunkStore,
@@ -118,7 +125,7 @@ def ingest(
 ) -> IngestReport:
     embedder = build_embedder(settings)
     store = open_store(settings, embedder)
-    vectors = open_sentence_vectors(settings)
+    vectors = ingest_sentence_vectors(settings)
     with ingest_lock(lock_path(settings)):
         return build_pipeline(settings, store, embedder, vectors).ingest(paths, prune, progress)
 
@@ -141,7 +148,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
                 )
             )
         with ingest_lock(lock_path(settings)):
-            vectors = open_sentence_vectors(settings)
+            vectors = ingest_sentence_vectors(settings)
             build_pipeline(settings, store, embedder, vectors).ingest([settings.corpus_dir])
     # Read before the indexes are built: an ingest that finishes meanwhile is then seen
     # as a change by the first refresh, not taken for what was loaded.

@@ -1,7 +1,8 @@
-"""Sentence vectors on disk, found by the sentence's text: the ingest stores those of every
-chunk it adds, so an answer looks up the vectors of its passages' sentences instead of
-running the model on them (most of an answer's cost otherwise), and a vector computed at
-answer time is kept for the next process too.
+"""Sentence vectors on disk, found by the sentence's text: an answer looks up the vectors of
+its passages' sentences instead of running the model on them (most of an answer's cost
+otherwise). A vector computed at answer time is kept for the next question and process;
+with SUMMIT_INGEST_SENTENCE_VECTORS the ingest computes those of every stored chunk, and
+records the store generation it did so for (so a later ingest fills only what it adds).
 
 It is a cache, never the truth: a sentence it lacks is encoded; a write it cannot make (a
 full or read-only disk, another writer holding the lock too long) stops an ingest with a
@@ -63,6 +64,9 @@ class SentenceVectorStore:
                 "CREATE TABLE IF NOT EXISTS vectors "
                 "(key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID"
             )
+            writer.execute(
+                "CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
         except (OSError, sqlite3.Error) as exc:
             for connection in connections:
                 connection.close()
@@ -109,13 +113,34 @@ class SentenceVectorStore:
             (sentence_key(t), np.asarray(v, dtype=np.float16).tobytes())
             for t, v in zip(texts, vectors, strict=True)
         ]
+        self._write("INSERT OR IGNORE INTO vectors (key, vector) VALUES (?, ?)", rows)
+
+    def complete_for(self) -> str | None:
+        """The store generation whose every chunk's sentences it was last known to hold."""
+        try:
+            with self._read_lock:
+                row = self._reader.execute(
+                    "SELECT value FROM state WHERE name = 'complete_for'"
+                ).fetchone()
+        except sqlite3.Error as exc:
+            _LOG.warning("sentence vectors not read: %s", exc)
+            return None
+        return None if row is None else str(row[0])
+
+    def mark_complete(self, generation: str) -> None:
+        """Records that it holds the sentences of every chunk of that store generation."""
+        self._write(
+            "INSERT OR REPLACE INTO state (name, value) VALUES (?, ?)",
+            [("complete_for", generation)],
+        )
+
+    def _write(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        """One transaction; a StoreUnavailableError saying why when it cannot be made."""
         try:
             with self._write_lock:
                 try:
                     self._writer.execute("BEGIN IMMEDIATE")  # waits for the lock here
-                    self._writer.executemany(
-                        "INSERT OR IGNORE INTO vectors (key, vector) VALUES (?, ?)", rows
-                    )
+                    self._writer.executemany(statement, rows)
                     self._writer.execute("COMMIT")
                 except BaseException:
                     self._writer.rollback()  # a no-op where SQLite rolled back itself

@@ -78,8 +78,15 @@ class Settings(BaseSettings):
     sentence_vectors: bool = Field(
         default=True,
         description=(
-            "Store the vectors of every chunk's sentences at ingest (about doubling its "
-            "model time) and look them up when answering instead of running the model."
+            "Keep the vectors of the sentences answers read on disk, beside the store, and "
+            "look them up instead of running the model on them again."
+        ),
+    )
+    ingest_sentence_vectors: bool = Field(
+        default=False,
+        description=(
+            "Also compute the vectors of every stored chunk's sentences at ingest (about "
+            "1.8x its model time), so that no answer runs the model on a passage."
         ),
     )
     max_question_chars: int = Field(

@@ -9,7 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from server.cli import app
+from server.components import sentence_vectors_path
 from server.models import Answer
+from server.sentence_vectors import SentenceVectorStore
+from server.settings import Settings
 from tests.pdfs import make_pdf
 
 pytestmark = pytest.mark.e2e
@@ -152,6 +155,19 @@ def test_ingest_twice_keeps_the_count_and_reports_a_corrupt_pdf(tmp_path: Path) 
     code, out, _ = run("search", "Tokyo", "--json", "--k", "1", "--store", str(store))
     assert code == 0
     assert "Tokyo" in json.loads(out)["results"][0]["text"]
+
+
+def test_ingest_stores_sentence_vectors_when_asked_to(tmp_path: Path) -> None:
+    docs, store = tmp_path / "docs", tmp_path / "own-store"
+    docs.mkdir()
+    sentences = ["The two leaders will meet again in Seoul.", "Fisheries were discussed."]
+    (docs / "statement.md").write_text(f"# Joint statement\n\n{' '.join(sentences)}\n")
+    assert run("ingest", str(docs), "--json", "--store", str(store))[0] == 0
+    vectors = SentenceVectorStore.open(sentence_vectors_path(Settings(store=store)), 0)
+    assert vectors is not None and vectors.missing(sentences) == sentences  # not by default
+    code, out, _ = run("ingest", str(docs), "--sentence-vectors", "--json", "--store", str(store))
+    assert code == 0 and json.loads(out)["unchanged"] == 1
+    assert vectors.missing(sentences) == []  # the chunks stored before are filled in
 
 
 def test_ingest_of_a_missing_path_fails_cleanly(tmp_path: Path) -> None:

@@ -135,3 +135,44 @@ def test_vectors_from_the_model_and_from_the_file_are_exactly_equal(
     model = FakeEmbedder()
     from_file = CachedEncoder(model, 0, stored).encode(SENTENCES)
     assert model.embedded == [] and np.array_equal(from_model, from_file)
+
+
+def test_an_ingest_with_the_file_fills_in_chunks_stored_without_it(
+    tmp_path: Path, stored: SentenceVectorStore
+) -> None:
+    model = FakeEmbedder(64)
+    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", model, "fake")
+    chunker = Chunker(model.count_tokens, ChunkingPolicy(64, 24, 1))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = " ".join(f"Sentence number {n} of the talks in Nara." for n in range(30))
+    (docs / "a.md").write_text(f"# Talks\n\n{text}\n")
+    IngestPipeline(store, model, chunker, tmp_path / "lexical", 4).ingest([docs])
+    answered = [s for _, t, _ in store.records() for s in split_sentences(t)]
+    assert len(stored) == 0  # an ingest without the file stores none
+    with_file = IngestPipeline(store, model, chunker, tmp_path / "lexical", 4, stored)
+    with_file.ingest([docs])  # nothing new to add, yet the file is filled in
+    assert stored.missing(answered) == []
+    assert stored.complete_for() == store.version()
+    before = len(model.embedded)
+    with_file.ingest([docs])  # complete: not read again, nothing encoded
+    assert model.embedded[before:] == []
+
+
+def test_a_file_behind_the_stored_chunks_is_filled_in_by_the_next_ingest(
+    tmp_path: Path, stored: SentenceVectorStore
+) -> None:
+    model = FakeEmbedder(64)
+    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", model, "fake")
+    chunker = Chunker(model.count_tokens, ChunkingPolicy(64, 24, 1))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Talks\n\nThe talks were held in Nara. They lasted two days.\n")
+    with_file = IngestPipeline(store, model, chunker, tmp_path / "lexical", 4, stored)
+    with_file.ingest([docs])
+    # An ingest without the file adds chunks (as one killed before publishing would).
+    (docs / "b.md").write_text("# More\n\nA later statement came from Seoul.\n")
+    IngestPipeline(store, model, chunker, tmp_path / "lexical", 4).ingest([docs])
+    assert stored.missing(["A later statement came from Seoul."]) != []
+    with_file.ingest([docs])
+    assert stored.missing(["A later statement came from Seoul."]) == []

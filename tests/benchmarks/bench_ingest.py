@@ -1,12 +1,12 @@
 """Ingest throughput against bare SentenceTransformer.encode of the same chunk texts.
 
-    python tests/benchmarks/bench_ingest.py [CORPUS.jsonl] [--limit N] [--no-sentence-vectors]
+    python tests/benchmarks/bench_ingest.py [CORPUS.jsonl] [--limit N] [--sentence-vectors]
 
 Default corpus: ../shared/data/scifact/corpus.jsonl (evaluation data, read in place).
 Both sides use the same loaded model and the same chunk texts; the model load is not
 timed. The ingest side is the whole pipeline as `summit ingest` runs it (read, chunk,
-embed, Chroma write, BM25, and the sentence vectors answers look up, unless
---no-sentence-vectors: SUMMIT_SENTENCE_VECTORS=false).
+embed, Chroma write, BM25; with --sentence-vectors, as `summit ingest --sentence-vectors`,
+also the vector of every chunk's sentence, which answers then look up).
 """
 
 import argparse
@@ -24,7 +24,7 @@ from ingest.pipeline import IngestPipeline  # noqa: E402
 from server.components import (  # noqa: E402
     build_embedder,
     build_pipeline,
-    open_sentence_vectors,
+    ingest_sentence_vectors,
     open_store,
 )
 from server.settings import Settings  # noqa: E402
@@ -36,16 +36,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=0, help="first N records only")
-    parser.add_argument("--no-sentence-vectors", action="store_true")
+    parser.add_argument("--sentence-vectors", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         corpus = _subset(args.corpus, args.limit, Path(work))
         settings = Settings(
-            store=Path(work) / "store", sentence_vectors=not args.no_sentence_vectors
+            store=Path(work) / "store", ingest_sentence_vectors=args.sentence_vectors
         )
         embedder = build_embedder(settings)
         store = open_store(settings, embedder)
-        pipeline = build_pipeline(settings, store, embedder, open_sentence_vectors(settings))
+        pipeline = build_pipeline(settings, store, embedder, ingest_sentence_vectors(settings))
         texts = _chunk_texts(pipeline, corpus)
         embedder.encode(texts[:64])  # warm up both sides alike
 
@@ -68,7 +68,7 @@ def main() -> None:
                 "ingest_s": round(ingest, 2),
                 "ingest_chunks_per_s": round(len(texts) / ingest, 1),
                 "ratio": round(bare / ingest, 3),
-                "sentence_vectors": settings.sentence_vectors,
+                "sentence_vectors": settings.ingest_sentence_vectors,
             }
         )
     )

@@ -22,12 +22,13 @@ Questions: the SciFact test claims (qrels/test.tsv): 10 warm the process up, the
 100k), so a cache would hit far more often than on real text; with it off every answer pays
 for encoding its passages' sentences, as a first-time question over a real corpus does.
 
-Sentence vectors (--sentence-vectors): `stored` (default) gives the store what an ingest
-with SUMMIT_SENTENCE_VECTORS=true leaves: the vector of every sentence of every chunk, as
+Sentence vectors (--sentence-vectors): `stored` (default) gives the store what
+`summit ingest --sentence-vectors` leaves: the vector of every sentence of every chunk, as
 the answerer splits them (pool vectors for pool sentences, the model for the few others),
 padded with random rows to the count a real corpus of that size would store (4.5 a chunk),
 so lookups run against a file of realistic size. `encoded` switches them off: every answer
-runs the model on its passages' sentences, as before they were stored.
+runs the model on its passages' sentences, as one does after the default ingest the first
+time it reads a passage.
 
 Timed per question, in an order that rotates: Assistant.ask; the baseline, embedding the
 question plus one store.dense_search with k = retrieval_candidates; HybridRetriever.retrieve
