@@ -16,7 +16,13 @@ from ingest.sentences import split_sentences
 from server.embeddings import CachedEncoder
 from server.models import Answer, AnswerEvent, Citation, CitationsEvent, DeltaEvent, DoneEvent
 from server.prompts import PromptLibrary
-from server.question import FactKind, fact_kind, states_fact_kind, subject_terms, term_coverage
+from server.question import (
+    FactKind,
+    fact_kind,
+    states_fact_kind,
+    subject_terms,
+    term_coverages,
+)
 from server.retrieval import Passage, Retrieval
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
@@ -86,20 +92,18 @@ class ExtractiveAnswerer:
         unique = list({sentence: (r, i, sentence) for r, i, sentence in reversed(found)}.values())
         if not unique:
             return []
-        vectors = self._encoder.encode([sentence for _, _, sentence in unique])
+        sentences = [sentence for _, _, sentence in unique]
+        vectors = self._encoder.encode(sentences)
         similarities = vectors @ np.asarray(query_vector, dtype=vectors.dtype)
-        terms = subject_terms(question)
-        coverages = [term_coverage(terms, passage_context(passage)) for passage in passages]
+        contexts = [passage_context(passage) for passage in passages]
+        coverages = term_coverages(subject_terms(question), contexts + sentences)
+        split = len(contexts)
+        passage_coverages, sentence_coverages = coverages[:split], coverages[split:]
         return [
-            _Candidate(
-                rank,
-                index,
-                sentence,
-                float(similarity),
-                coverages[rank],
-                term_coverage(terms, sentence),
+            _Candidate(rank, index, sentence, float(similarity), passage_coverages[rank], own)
+            for (rank, index, sentence), similarity, own in zip(
+                unique, similarities, sentence_coverages, strict=True
             )
-            for (rank, index, sentence), similarity in zip(unique, similarities, strict=True)
         ]
 
     def _choose(self, candidates: list[_Candidate], kind: FactKind) -> list[_Candidate]:

@@ -8,8 +8,9 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,39 @@ def analyze(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(  # type: ignore[no-any-return]
         texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
     )
+
+
+class _TermSets:
+    """The analysed terms of recently seen texts: an answer weighs the terms of each passage
+    and sentence it reads, and the same passages come back question after question."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._kept: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, texts: list[str]) -> list[frozenset[str]]:
+        with self._lock:
+            found = {t: self._kept[t] for t in texts if t in self._kept}
+            for text in found:
+                self._kept.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:  # one call: analyze() costs ~0.2 ms a call whatever its length
+            fresh = dict(zip(missing, map(frozenset, analyze(missing)), strict=True))
+            found.update(fresh)
+            with self._lock:
+                self._kept.update(fresh)
+                while len(self._kept) > self._capacity:
+                    self._kept.popitem(last=False)
+        return [found[t] for t in texts]
+
+
+_TERM_SETS = _TermSets(capacity=4096)
+
+
+def term_sets(texts: list[str]) -> list[frozenset[str]]:
+    """The terms analyze() gives each text, as sets; recent texts are not analysed again."""
+    return _TERM_SETS.of(texts)
 
 
 def analyze_words(text: str) -> list[str]:

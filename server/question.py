@@ -1,9 +1,10 @@
 """What a question asks about: its content terms and the kind of fact it wants."""
 
 import re
+from collections.abc import Set as AbstractSet
 from enum import Enum
 
-from server.lexical import analyze, analyze_words, stem
+from server.lexical import analyze_words, stem, term_sets
 
 # Stems of words that shape a question rather than name its subject.
 _QUESTION_STEMS = frozenset(
@@ -113,14 +114,21 @@ def states_fact_kind(sentence: str, kind: FactKind) -> bool:
 
 def term_coverage(terms: dict[str, float], text: str) -> float:
     """Weighted share of the subject terms found in the text."""
+    return term_coverages(terms, [text])[0]
+
+
+def term_coverages(terms: dict[str, float], texts: list[str]) -> list[float]:
+    """term_coverage of each text, the texts analysed together."""
     total = sum(terms.values())
     if not total:
-        return 0.0
-    present = set(analyze([text])[0])
-    return sum(w for term, w in terms.items() if _matches(term, present)) / total
+        return [0.0] * len(texts)
+    return [
+        sum(w for term, w in terms.items() if _matches(term, present)) / total
+        for present in term_sets(texts)
+    ]
 
 
-def _matches(term: str, present: set[str]) -> bool:
+def _matches(term: str, present: AbstractSet[str]) -> bool:
     """Exact stem match, or one stem extends the other (Japan / Japanese, Korea / Korean):
     the stemmer handles inflection, not derivation."""
     if term in present:

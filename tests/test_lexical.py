@@ -93,3 +93,23 @@ def test_saves_and_loads_at_once_never_fail_nor_mix_two_indexes(tmp_path: Path) 
         thread.join()
     assert failures == []
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".link")] == []
+
+
+def test_term_sets_are_what_analyze_gives_and_recent_texts_are_not_analysed_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ["The leaders met in Nara.", "Talks on defense.", "The leaders met in Nara."]
+    calls: list[list[str]] = []
+    analyze = lexical.analyze
+
+    def counted(batch: list[str]) -> list[list[str]]:
+        calls.append(batch)
+        return analyze(batch)
+
+    monkeypatch.setattr(lexical, "analyze", counted)
+    cache = lexical._TermSets(capacity=2)
+    assert cache.of(texts) == [frozenset(analyze([t])[0]) for t in texts]
+    assert calls == [texts[:2]]  # one call, each text once
+    cache.of(["Talks on defense.", "A third text."])  # keeps two: Nara's goes
+    cache.of(["The leaders met in Nara.", "Talks on defense."])
+    assert calls[1:] == [["A third text."], ["The leaders met in Nara."]]

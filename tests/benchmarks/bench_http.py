@@ -9,6 +9,9 @@ Each level sends the same number of requests; it reports throughput, p50/p95/p99
 status codes (past SUMMIT_MAX_CONCURRENT_REQUESTS the server answers 503 + Retry-After
 instead of queueing), and the server's resident memory after the level (memory growth).
 
+At 8 clients and more it also measures the bare cost from as many threads at once, since
+on two cores a crowd waits for them whatever serves it.
+
 Without --url it starts `summit serve` on a free loopback port (rate limit off) over
 --store (default: a new temporary store, which ingests the bundled corpus), and reports
 the server's peak memory. Questions: tests/qa/dev.jsonl, cycled, each asked once untimed
@@ -31,6 +34,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -62,6 +66,12 @@ def main() -> None:
             for level in levels:
                 result = _load(url, args.requests, level)
                 result["p50_over_bare_p50"] = round(result["p50_ms"] / bare["p50_ms"], 2)
+                if level > 1:  # the bare cost when as many ask at once (the cores are shared)
+                    crowded = _bare_cost(store, level, args.requests)
+                    result["bare_p50_ms_same_concurrency"] = crowded["p50_ms"]
+                    result["p50_over_bare_p50_same_concurrency"] = round(
+                        result["p50_ms"] / crowded["p50_ms"], 2
+                    )
                 if pid is not None:
                     result["server_rss_mb"] = _rss_mb(pid)
                 print(json.dumps(result))
@@ -69,22 +79,27 @@ def main() -> None:
                 print(json.dumps({"server_peak_rss_mb": _peak_rss_mb(pid)}))
 
 
-def _bare_cost(store: Path) -> dict[str, float]:
-    """Embed the question and make one Chroma query, in this process, server idle."""
+def _bare_cost(store: Path, concurrency: int = 1, requests: int = 0) -> dict[str, float]:
+    """Embed the question and make one Chroma query, in this process from `concurrency`
+    threads at once, server idle."""
     settings = Settings(store=store)
     embedder = build_embedder(settings)
     chroma = open_store(settings, embedder)
-    for question in QUESTIONS[:5]:  # warm up
-        chroma.dense_search(embedder.embed_query(question), settings.retrieval_candidates)
-    timings = []
-    for question in QUESTIONS * 3:
+
+    def one(question: str) -> float:
         started = time.perf_counter()
         chroma.dense_search(embedder.embed_query(question), settings.retrieval_candidates)
-        timings.append((time.perf_counter() - started) * 1000)
-    return _summary(timings)
+        return (time.perf_counter() - started) * 1000
+
+    for question in QUESTIONS[:5]:  # warm up
+        one(question)
+    count = requests or len(QUESTIONS) * 3
+    questions = [QUESTIONS[n % len(QUESTIONS)] for n in range(count)]
+    with ThreadPoolExecutor(concurrency) as pool:
+        return _summary(list(pool.map(one, questions)))
 
 
-def _load(url: str, requests: int, concurrency: int) -> dict[str, float]:
+def _load(url: str, requests: int, concurrency: int) -> dict[str, Any]:
     """`requests` POSTs to /chat from `concurrency` clients, each with its own connection."""
     local = threading.local()
 
