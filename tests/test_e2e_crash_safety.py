@@ -248,7 +248,7 @@ FAULT_RUNNER = r"""
 import os, signal, sys
 
 point, sys.argv = sys.argv[1], ["summit", *sys.argv[2:]]
-from server import lexical, store
+from server import lexical, sentence_vectors, store
 
 
 def die(*args, **kwargs):
@@ -274,6 +274,8 @@ elif point == "inside-bm25-save-before-switch":
     lexical.os.symlink = die
 elif point == "after-bm25-save-before-publish":
     store.ChunkStore.publish = die
+elif point == "inside-sentence-vector-fill":
+    after(sentence_vectors.SentenceVectorStore, "put")
 else:
     raise SystemExit(f"unknown crash point {point}")
 from server.cli import main
@@ -288,9 +290,9 @@ FAULT_POINTS = [
 ]
 
 
-def crash_at(ws: Workspace, store: Path, point: str) -> Run:
+def crash_at(ws: Workspace, store: Path, point: str, *options: str) -> Run:
     """An ingest of the corpus that kills itself at the crash point."""
-    command = [sys.executable, "-c", FAULT_RUNNER, point, "ingest", str(ws.corpus)]
+    command = [sys.executable, "-c", FAULT_RUNNER, point, "ingest", str(ws.corpus), *options]
     return killed_ingest(ws, store, 3600, [*command, "--store", str(store), "--json"])
 
 
@@ -765,3 +767,35 @@ def test_a_kill_after_the_writes_still_tells_running_servers_the_store_changed(
     assert json.loads(rerun.stdout)["updated"] == 0  # the killed run wrote every chunk
     assert snap.data["version"] != reference.clean.data["version"]
     assert snap.data["generation"] == snap.data["version"]
+
+
+def test_a_kill_while_sentence_vectors_are_filled_in_is_completed_by_the_rerun(
+    reference: Reference,
+) -> None:
+    """`ingest --sentence-vectors` over a store ingested without them fills in every
+    chunk's sentences and only then records the file complete: killed after its first
+    write, the rerun (with nothing else to do) fills in the rest."""
+    from ingest.sentences import split_sentences
+    from server.components import sentence_vectors_path
+    from server.sentence_vectors import SentenceVectorStore
+    from server.settings import Settings
+
+    ws = reference.ws
+    store = ws.store("G")
+    shutil.rmtree(store, ignore_errors=True)
+    shutil.copytree(ws.store("A"), store)
+    sentences = list(
+        dict.fromkeys(
+            s for r in reference.clean.records.values() for s in split_sentences(r["text"])
+        )
+    )
+    crash = crash_at(ws, store, "inside-sentence-vector-fill", "--sentence-vectors")
+    vectors = SentenceVectorStore.open(sentence_vectors_path(Settings(store=store)), 0)
+    assert vectors is not None
+    assert crash.returncode == -signal.SIGKILL, crash.summary()
+    assert 0 < len(sentences) - len(vectors.missing(sentences)) < len(sentences)
+    assert vectors.complete_for() is None
+    rerun = summit(ws, "ingest", str(ws.corpus), "--sentence-vectors", "--store", str(store))
+    assert rerun.returncode == 0, rerun.stderr
+    assert vectors.missing(sentences) == []
+    assert vectors.complete_for() == reference.clean.data["version"]
