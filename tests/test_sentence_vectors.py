@@ -1,5 +1,6 @@
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,35 @@ def stored(tmp_path: Path) -> SentenceVectorStore:
     opened = SentenceVectorStore.open(tmp_path / "vectors" / "s.sqlite3", 60)
     assert opened is not None
     return opened
+
+
+@dataclass
+class Talks:
+    """A store of fake-embedded chunks, a folder of documents, and ingests into the store."""
+
+    model: FakeEmbedder
+    store: ChunkStore
+    docs: Path
+    lexical: Path
+
+    def pipeline(self, vectors: SentenceVectorStore | None = None) -> IngestPipeline:
+        chunker = Chunker(self.model.count_tokens, ChunkingPolicy(64, 24, 1))
+        return IngestPipeline(self.store, self.model, chunker, self.lexical, 4, vectors)
+
+    def sentences(self) -> list[str]:
+        """Every sentence of every stored chunk, as answers split them."""
+        return [s for _, t, _ in self.store.records() for s in split_sentences(t)]
+
+
+@pytest.fixture
+def talks(tmp_path: Path) -> Talks:
+    model = FakeEmbedder(64)
+    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", model, "fake")
+    (tmp_path / "docs").mkdir()
+    return Talks(model, store, tmp_path / "docs", tmp_path / "lexical")
+
+
+LONG_TEXT = " ".join(f"Sentence number {n} of the talks in Nara." for n in range(30))
 
 
 def test_stored_vectors_come_back_for_their_sentences_only(stored: SentenceVectorStore) -> None:
@@ -80,24 +110,19 @@ def test_the_encoder_reads_stored_vectors_and_stores_what_it_encodes(
 
 
 def test_an_ingest_stores_the_vectors_of_every_sentence_answers_will_read(
-    tmp_path: Path, stored: SentenceVectorStore
+    talks: Talks, stored: SentenceVectorStore
 ) -> None:
-    model = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", model, "fake")
-    chunker = Chunker(model.count_tokens, ChunkingPolicy(64, 24, 1))
-    pipeline = IngestPipeline(store, model, chunker, tmp_path / "lexical", 4, stored)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    text = " ".join(f"Sentence number {n} of the talks in Nara." for n in range(30))
-    (docs / "a.md").write_text(f"# Talks\n\n{text}\n")
-    pipeline.ingest([docs])
-    answered = [s for _, t, _ in store.records() for s in split_sentences(t)]
-    assert store.count() > 1  # several chunks
-    assert stored.missing(answered) == []
-    before = len(model.embedded)
-    (docs / "b.md").write_text("# More\n\nSentence number 3 of the talks in Nara. A new one.\n")
-    pipeline.ingest([docs])
-    new = model.embedded[before:]
+    pipeline = talks.pipeline(stored)
+    (talks.docs / "a.md").write_text(f"# Talks\n\n{LONG_TEXT}\n")
+    pipeline.ingest([talks.docs])
+    assert talks.store.count() > 1  # several chunks
+    assert stored.missing(talks.sentences()) == []
+    before = len(talks.model.embedded)
+    (talks.docs / "b.md").write_text(
+        "# More\n\nSentence number 3 of the talks in Nara. A new one.\n"
+    )
+    pipeline.ingest([talks.docs])
+    new = talks.model.embedded[before:]
     assert "A new one." in new and "Sentence number 3 of the talks in Nara." not in new
 
 
@@ -138,41 +163,31 @@ def test_vectors_from_the_model_and_from_the_file_are_exactly_equal(
 
 
 def test_an_ingest_with_the_file_fills_in_chunks_stored_without_it(
-    tmp_path: Path, stored: SentenceVectorStore
+    talks: Talks, stored: SentenceVectorStore
 ) -> None:
-    model = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", model, "fake")
-    chunker = Chunker(model.count_tokens, ChunkingPolicy(64, 24, 1))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    text = " ".join(f"Sentence number {n} of the talks in Nara." for n in range(30))
-    (docs / "a.md").write_text(f"# Talks\n\n{text}\n")
-    IngestPipeline(store, model, chunker, tmp_path / "lexical", 4).ingest([docs])
-    answered = [s for _, t, _ in store.records() for s in split_sentences(t)]
+    (talks.docs / "a.md").write_text(f"# Talks\n\n{LONG_TEXT}\n")
+    talks.pipeline().ingest([talks.docs])
     assert len(stored) == 0  # an ingest without the file stores none
-    with_file = IngestPipeline(store, model, chunker, tmp_path / "lexical", 4, stored)
-    with_file.ingest([docs])  # nothing new to add, yet the file is filled in
-    assert stored.missing(answered) == []
-    assert stored.complete_for() == store.version()
-    before = len(model.embedded)
-    with_file.ingest([docs])  # complete: not read again, nothing encoded
-    assert model.embedded[before:] == []
+    with_file = talks.pipeline(stored)
+    with_file.ingest([talks.docs])  # nothing new to add, yet the file is filled in
+    assert stored.missing(talks.sentences()) == []
+    assert stored.complete_for() == talks.store.version()
+    before = len(talks.model.embedded)
+    with_file.ingest([talks.docs])  # complete: not read again, nothing encoded
+    assert talks.model.embedded[before:] == []
 
 
 def test_a_file_behind_the_stored_chunks_is_filled_in_by_the_next_ingest(
-    tmp_path: Path, stored: SentenceVectorStore
+    talks: Talks, stored: SentenceVectorStore
 ) -> None:
-    model = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", model, "fake")
-    chunker = Chunker(model.count_tokens, ChunkingPolicy(64, 24, 1))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.md").write_text("# Talks\n\nThe talks were held in Nara. They lasted two days.\n")
-    with_file = IngestPipeline(store, model, chunker, tmp_path / "lexical", 4, stored)
-    with_file.ingest([docs])
+    (talks.docs / "a.md").write_text(
+        "# Talks\n\nThe talks were held in Nara. They lasted two days.\n"
+    )
+    with_file = talks.pipeline(stored)
+    with_file.ingest([talks.docs])
     # An ingest without the file adds chunks (as one killed before publishing would).
-    (docs / "b.md").write_text("# More\n\nA later statement came from Seoul.\n")
-    IngestPipeline(store, model, chunker, tmp_path / "lexical", 4).ingest([docs])
+    (talks.docs / "b.md").write_text("# More\n\nA later statement came from Seoul.\n")
+    talks.pipeline().ingest([talks.docs])
     assert stored.missing(["A later statement came from Seoul."]) != []
-    with_file.ingest([docs])
+    with_file.ingest([talks.docs])
     assert stored.missing(["A later statement came from Seoul."]) == []
