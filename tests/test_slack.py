@@ -11,6 +11,7 @@ import hmac
 import itertools
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,7 +47,6 @@ API_KEY = "test-api-key"
 MENTION = f"<@{BOT_USER_ID}>"
 WORKING = "hourglass_flowing_sand"
 NO_ANSWER = "The documents do not answer"
-ACK_LIMIT_S = 3.0  # Slack gives up on a request that is not answered within 3 seconds
 _ids = itertools.count(1)
 
 
@@ -291,8 +291,7 @@ def test_a_mention_is_answered_in_its_thread_with_sources(
 ) -> None:
     channel = new_id("C")
     event = app_mention(fake, channel, f"{MENTION} Where was the summit held?")
-    response = slack.event(event_callback(event))
-    assert response.elapsed.total_seconds() < ACK_LIMIT_S
+    assert slack.event(event_callback(event)).status_code == 200
     reply = wait_reply(fake, event)
     assert_cited_reply(reply, "Nara")
     settle(fake, event)
@@ -531,10 +530,8 @@ def test_the_slash_command_is_acked_then_answered_at_its_response_url(
         "response_url": fake.response_url(response_id),
         "trigger_id": "13345224609.738474920.8088930838d88f008e0",
     }
-    started = time.monotonic()
     response = slack.command(form)
     assert response.status_code == 200, response.text
-    assert time.monotonic() - started < ACK_LIMIT_S
     [answer] = fake.wait_for(RESPONSE_URL_METHOD, response_id=response_id)
     assert answer.get("response_type") == "ephemeral"
     assert "Nara" in answer_text(answer) and "[1]" in answer.get("text")
@@ -621,3 +618,53 @@ def test_socket_mode_says_so_while_the_assistant_is_starting(
     assert "again" in reply.get("text").lower() and "[1]" not in reply.get("text")
     settle(socket_fake, event)
     assert socket_fake.reactions(channel, event["ts"]) == set()
+
+
+class HeldBack:
+    """The assistant, answering only once the test lets it."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self._assistant = assistant
+        self.released = threading.Event()
+
+    def ask(self, question: str, history: Any = ()) -> Any:
+        assert self.released.wait(120), "the test never released the answer"
+        return self._assistant.ask(question, history)
+
+
+def test_an_event_is_acknowledged_before_its_answer_is_written(
+    socket_fake: FakeSlack, store_dir: Path, assistant: Assistant
+) -> None:
+    """Slack retries a request not acknowledged within 3 seconds: the acknowledgement must
+    not wait for the answer, however long that takes."""
+    held = HeldBack(assistant)
+    app = socket_app(socket_fake, store_dir, lambda: held)
+    channel = new_id("C")
+    event = app_mention(socket_fake, channel, f"{MENTION} {QUESTION}")
+    dispatch(app, event_callback(event))  # returns once bolt has acknowledged
+    assert replies(socket_fake, channel) == []  # the answer is still held back
+    held.released.set()
+    assert_cited_reply(wait_reply(socket_fake, event), "Nara")
+
+
+def test_a_slash_command_is_acknowledged_before_its_answer_is_written(
+    socket_fake: FakeSlack, store_dir: Path, assistant: Assistant
+) -> None:
+    held = HeldBack(assistant)
+    app = socket_app(socket_fake, store_dir, lambda: held)
+    response_id = new_id("R")
+    command = {
+        "team_id": TEAM_ID,
+        "channel_id": new_id("C"),
+        "user_id": "U1",
+        "command": "/summit",
+        "text": QUESTION,
+        "api_app_id": APP_ID,
+        "response_url": socket_fake.response_url(response_id),
+    }
+    response = app.dispatch(BoltRequest(body=command, mode="socket_mode"))
+    assert response.status == 200 and "Looking that up" in response.body
+    assert socket_fake.calls(RESPONSE_URL_METHOD, response_id=response_id) == []
+    held.released.set()
+    [answer] = socket_fake.wait_for(RESPONSE_URL_METHOD, response_id=response_id)
+    assert "Nara" in answer_text(answer)
