@@ -93,10 +93,11 @@ def open_sentence_vectors(
 
 
 def ingest_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
-    """The file an ingest fills with every chunk's sentence vectors, when configured to."""
+    """The file an ingest fills with every chunk's sentence vectors, when asked to (even
+    with SUMMIT_SENTENCE_VECTORS=false, which only keeps answers from using it)."""
     if not settings.ingest_sentence_vectors:
         return None
-    return open_sentence_vectors(settings)
+    return SentenceVectorStore.open(sentence_vectors_path(settings), INGEST_WRITE_WAIT_S)
 
 
 def build_pipeline(
