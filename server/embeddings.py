@@ -5,8 +5,6 @@ until the first text is embedded or counted.
 """
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +12,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from server.errors import ModelUnavailableError, StoreUnavailableError
+from server.recent import RecentlyUsed
 from server.sentence_vectors import SentenceVectorStore, as_stored
 
 if TYPE_CHECKING:
@@ -119,27 +118,13 @@ class CachedEncoder:
         stored: SentenceVectorStore | None = None,
     ) -> None:
         self._embedder = embedder
-        self._capacity = capacity
         self._stored = stored
-        self._vectors: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._recent: RecentlyUsed[Any] = RecentlyUsed(capacity)
 
     def encode(self, texts: list[str], transient: Collection[str] = ()) -> Any:
         """Unit vectors, one row per text, as SentenceEmbedder.encode gives them. Texts in
         `transient` (a model's reply, not a document's sentence) are not kept on disk."""
-        with self._lock:  # copy the hits out: another thread may evict them meanwhile
-            found = {t: self._vectors[t] for t in dict.fromkeys(texts) if t in self._vectors}
-            for text in found:
-                self._vectors.move_to_end(text)
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            fresh = self._look_up(missing, transient)
-            found.update(fresh)
-            with self._lock:
-                self._vectors.update(fresh)
-                while len(self._vectors) > self._capacity:
-                    self._vectors.popitem(last=False)
-        rows = [found[text] for text in texts]
+        rows = self._recent.get_many(texts, lambda missing: self._look_up(missing, transient))
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
     def _look_up(self, texts: list[str], transient: Collection[str]) -> dict[str, Any]:

@@ -8,13 +8,14 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from server.recent import RecentlyUsed
 
 _MANIFEST = "manifest.json"
 _LINK_SUFFIX = ".link"
@@ -44,24 +45,15 @@ class _TermSets:
     and sentence it reads, and the same passages come back question after question."""
 
     def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._kept: OrderedDict[str, frozenset[str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._recent: RecentlyUsed[frozenset[str]] = RecentlyUsed(capacity)
 
     def of(self, texts: list[str]) -> list[frozenset[str]]:
-        with self._lock:
-            found = {t: self._kept[t] for t in texts if t in self._kept}
-            for text in found:
-                self._kept.move_to_end(text)
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:  # one call: analyze() costs ~0.2 ms a call whatever its length
-            fresh = dict(zip(missing, map(frozenset, analyze(missing)), strict=True))
-            found.update(fresh)
-            with self._lock:
-                self._kept.update(fresh)
-                while len(self._kept) > self._capacity:
-                    self._kept.popitem(last=False)
-        return [found[t] for t in texts]
+        return self._recent.get_many(texts, _analysed_sets)
+
+
+def _analysed_sets(texts: list[str]) -> dict[str, frozenset[str]]:
+    # One call: analyze() costs ~0.2 ms a call whatever its length.
+    return dict(zip(texts, map(frozenset, analyze(texts)), strict=True))
 
 
 _TERM_SETS = _TermSets(capacity=4096)
