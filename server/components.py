@@ -84,12 +84,12 @@ def sentence_vectors_path(settings: Settings) -> Path:
     return lexical_dir(settings).parent / f"{settings.collection}.sentences-{model}.sqlite3"
 
 
-def open_sentence_vectors(
-    settings: Settings, write_wait: float = INGEST_WRITE_WAIT_S
-) -> SentenceVectorStore | None:
+def answer_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
+    """The file answers look sentence vectors up in and keep theirs in, unless switched off;
+    a write-back while another process writes is skipped, never waited for."""
     if not settings.sentence_vectors:
         return None
-    return SentenceVectorStore.open(sentence_vectors_path(settings), write_wait)
+    return SentenceVectorStore.open(sentence_vectors_path(settings), ANSWER_WRITE_WAIT_S)
 
 
 def ingest_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
@@ -167,7 +167,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         min_similarity=settings.min_similarity,
         strong_similarity=settings.strong_similarity,
     )
-    sentence_vectors = open_sentence_vectors(settings, ANSWER_WRITE_WAIT_S)
+    sentence_vectors = answer_sentence_vectors(settings)
     encoder = CachedEncoder(embedder, settings.sentence_cache_size, sentence_vectors)
     extractive = ExtractiveAnswerer(encoder, prompts, policy)
     answerer, condenser = _writer(settings, encoder, prompts, extractive)
