@@ -1,57 +1,51 @@
 """The extractive answerer: quotes the retrieved sentences that answer the question.
 
-A sentence may answer only if it is close in meaning to the question, the passage around
-it contains most of what the question is about (or the meaning is very close), and it can
-state the kind of fact asked for. When no sentence passes, the answer says plainly that the
-documents do not hold it and offers the closest passages instead of guessing.
+Each sentence of the passages read is scored by learned weights over what tells an answer
+from its neighbours (server/answer_features.py, server/answer_model.py). The best sentence
+answers when its probability reaches the threshold calibrated for precision; otherwise the
+answer says plainly that the documents do not hold it and offers the closest passages.
+When the question asks for a name, place, number or date that a quoted sentence states, the
+answer leads with it (`short_answer`).
 """
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
-import numpy as np
-
-from ingest.sentences import split_sentences
+from server.answer_features import Candidate, candidates, with_entities
+from server.answer_model import AnswerModels, LogisticModel, shipped_models
+from server.answer_types import AnswerType, EntityTagger, answer_type, entity_tagger, wanted_labels
+from server.document_meta import outlet_of, published_of
 from server.embeddings import CachedEncoder
 from server.models import Answer, AnswerEvent, Citation, CitationsEvent, DeltaEvent, DoneEvent
 from server.prompts import PromptLibrary
-from server.question import (
-    FactKind,
-    fact_kind,
-    states_fact_kind,
-    subject_terms,
-    term_coverages,
-)
 from server.retrieval import Passage, Retrieval
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
-_RELATIVE_RELEVANCE = 0.8  # further sentences must be this close to the best one
-_ALL_TERMS = 1.0 - 1e-9  # coverage of every subject term, allowing for rounding
+_DECIDED = 5  # best-ranked candidates whose entities are read before deciding
+_RELATIVE_PROBABILITY = 0.8  # further sentences must be this likely next to the best one
 
 
 @dataclass(frozen=True)
 class AnswerPolicy:
     passages: int
     max_sentences: int
-    min_coverage: float
-    min_similarity: float
-    strong_similarity: float
+    threshold: float | None = None  # None: the threshold shipped with the learned model
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    passage_rank: int
-    sentence_index: int
-    sentence: str
-    similarity: float
-    coverage: float  # of the question's terms, by the passage around the sentence
-    sentence_coverage: float  # of the question's terms, by the sentence itself
+class Scored:
+    candidate: Candidate
+    probability: float
 
-    @property
-    def relevance(self) -> float:
-        """Meaning and wording together: ranks sentences that passed the support tests."""
-        return self.similarity + self.sentence_coverage
+
+@dataclass(frozen=True)
+class Decision:
+    """The candidates scored by the model that decides, best first, and its threshold."""
+
+    kind: AnswerType
+    ranked: list[Scored]
+    threshold: float
 
 
 class ExtractiveAnswerer:
@@ -60,109 +54,206 @@ class ExtractiveAnswerer:
         encoder: CachedEncoder,
         prompts: PromptLibrary,
         policy: AnswerPolicy,
+        models: AnswerModels | None = None,
+        tagger: Callable[[], EntityTagger | None] = entity_tagger,
     ) -> None:
         self._encoder = encoder
         self._prompts = prompts
         self._policy = policy
+        self._models = models or shipped_models()
+        self._tagger = tagger
 
     @property
     def passages_read(self) -> int:
         return self._policy.passages
 
     def answer(self, question: str, standalone: str, retrieval: Retrieval) -> Answer:
-        passages = retrieval.passages[: self._policy.passages]
-        candidates = self._candidates(standalone, passages, retrieval.query_vector)
-        chosen = self._choose(candidates, fact_kind(standalone))
-        if not chosen:
-            return self.no_answer(question, retrieval.passages)
-        return _compose(question, chosen, passages)
+        passages = distinct_passages(retrieval.passages[: self._policy.passages])
+        # The kind of answer is what the latest question asks for ("What analysis will be
+        # done on them?" after "Where were the remains found?" asks for no place).
+        decision = self.decide(standalone, replace(retrieval, passages=passages), question)
+        if not decision.ranked or decision.ranked[0].probability < decision.threshold:
+            return self.no_answer(question, retrieval.passages, decision)
+        return _compose(question, decision, passages, self._policy.max_sentences)
 
     def stream(self, question: str, standalone: str, retrieval: Retrieval) -> Iterator[AnswerEvent]:
         """The answer as events; it exists whole before its first piece."""
         yield from answer_events(self.answer(question, standalone, retrieval))
 
-    def _candidates(
-        self, question: str, passages: list[Passage], query_vector: list[float]
-    ) -> list[_Candidate]:
-        found = [
-            (rank, index, sentence)
-            for rank, passage in enumerate(passages)
-            for index, sentence in enumerate(split_sentences(passage.chunk.text))
-        ]
-        unique = list({sentence: (r, i, sentence) for r, i, sentence in reversed(found)}.values())
-        if not unique:
-            return []
-        sentences = [sentence for _, _, sentence in unique]
-        vectors = self._encoder.encode(sentences)
-        similarities = vectors @ np.asarray(query_vector, dtype=vectors.dtype)
-        contexts = [passage_context(passage) for passage in passages]
-        coverages = term_coverages(subject_terms(question), contexts + sentences)
-        split = len(contexts)
-        passage_coverages, sentence_coverages = coverages[:split], coverages[split:]
-        return [
-            _Candidate(rank, index, sentence, float(similarity), passage_coverages[rank], own)
-            for (rank, index, sentence), similarity, own in zip(
-                unique, similarities, sentence_coverages, strict=True
-            )
-        ]
-
-    def _choose(self, candidates: list[_Candidate], kind: FactKind) -> list[_Candidate]:
-        policy = self._policy
-        supported = sorted(
-            (c for c in candidates if _supports(c, policy, kind)), key=lambda c: -c.relevance
+    def decide(self, question: str, retrieval: Retrieval, latest: str | None = None) -> Decision:
+        """Every candidate sentence ranked; the best few rescored with their entities when
+        the tagger is installed. `latest` is the question as asked, when `question` joins
+        it to the conversation."""
+        kind = answer_type(latest or question)
+        found = candidates(
+            question,
+            kind,
+            retrieval.passages,
+            retrieval.query_vector,
+            retrieval.term_weights,
+            self._encoder,
         )
-        if not supported:
-            return []
-        floor = supported[0].relevance * _RELATIVE_RELEVANCE
-        return [c for c in supported if c.relevance >= floor][: policy.max_sentences]
+        ranked = _scored(self._models.rank, found)
+        tagger = self._tagger()
+        if tagger is None or not ranked:
+            return Decision(kind, ranked, self._threshold(self._models.rank))
+        best = [s.candidate for s in ranked[:_DECIDED]]
+        top = with_entities(question, kind, best, tagger, retrieval.passages)
+        return Decision(
+            kind, _scored(self._models.answer, top), self._threshold(self._models.answer)
+        )
 
-    def no_answer(self, question: str, passages: list[Passage]) -> Answer:
+    def _threshold(self, model: LogisticModel) -> float:
+        return model.threshold if self._policy.threshold is None else self._policy.threshold
+
+    def no_answer(
+        self, question: str, passages: list[Passage], decision: Decision | None = None
+    ) -> Answer:
         """The documents do not hold the answer: say so and offer the closest passages."""
         closest = passages[:_CLOSEST_PASSAGES]
+        best = decision.ranked[0].probability if decision and decision.ranked else None
         return Answer(
             question=question,
             answer=self._prompts.render("no_answer"),
             answered=False,
             citations=[citation_of(n, p) for n, p in enumerate(closest, start=1)],
+            confidence=_rounded(best),
         )
 
 
-def _supports(candidate: _Candidate, policy: AnswerPolicy, kind: FactKind) -> bool:
-    if not states_fact_kind(candidate.sentence, kind):
-        return False
-    if candidate.sentence_coverage >= _ALL_TERMS and candidate.similarity > 0:
-        # The sentence names everything the question is about; a long sentence on several
-        # topics can still sit far from the question in embedding space.
-        return True
-    return candidate.similarity >= policy.min_similarity and (
-        candidate.coverage >= policy.min_coverage
-        or candidate.similarity >= policy.strong_similarity
+def served_threshold(configured: float | None, models: AnswerModels | None = None) -> float:
+    """The threshold answers are given from: the configured one, else the learned model's
+    (the entity model's when the tagger is installed)."""
+    if configured is not None:
+        return configured
+    models = models or shipped_models()
+    return models.answer.threshold if entity_tagger() is not None else models.rank.threshold
+
+
+def _scored(model: LogisticModel, found: list[Candidate]) -> list[Scored]:
+    scored = [Scored(c, model.probability(c.features)) for c in found]
+    return sorted(scored, key=lambda s: -s.probability)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def distinct_passages(passages: list[Passage]) -> list[Passage]:
+    """The passages without repeats of one text (the same file under two paths, the same
+    wire story in two outlets): each is quoted and cited once, from its best-ranked copy."""
+    seen: set[str] = set()
+    kept = []
+    for passage in passages:
+        key = " ".join(re.sub(r"[^\w\s]", " ", passage.chunk.text.lower()).split())
+        if key not in seen:
+            seen.add(key)
+            kept.append(passage)
+    return kept
+
+
+def _compose(question: str, decision: Decision, passages: list[Passage], most: int) -> Answer:
+    """The best sentence and those nearly as likely, in reading order (document, position),
+    each followed by its marker; led by the short answer when one is stated."""
+    best = decision.ranked[0].probability
+    chosen = [s for s in decision.ranked if s.probability >= best * _RELATIVE_PROBABILITY][:most]
+    labels = wanted_labels(decision.kind, question)
+    chosen += _disagreeing(decision, chosen, labels, question, passages, most)
+    numbers = _marker_numbers([s.candidate for s in chosen], passages)
+    quoted = [
+        f"{c.sentence} [{numbers[c.passage_rank]}]"
+        for c in sorted((s.candidate for s in chosen), key=_reading_order(passages, numbers))
+    ]
+    short = short_answer(chosen, labels, question, numbers, passages)
+    text = " ".join(quoted)
+    return Answer(
+        question=question,
+        answer=f"{short} — {text}" if short else text,
+        answered=True,
+        citations=[citation_of(n, passages[rank]) for rank, n in numbers.items()],
+        short_answer=short,
+        confidence=_rounded(best),
     )
 
 
-def passage_context(passage: Passage) -> str:
-    """The passage with its title and section: what the words of an answer may come from."""
-    chunk = passage.chunk
-    return " ".join(filter(None, [chunk.title, chunk.section, chunk.text]))
+def _marker_numbers(chosen: list[Candidate], passages: list[Passage]) -> dict[int, int]:
+    """[n] of each passage quoted, numbered in reading order."""
+    numbers: dict[int, int] = {}
+    for c in sorted(chosen, key=_reading_order(passages, {})):
+        numbers.setdefault(c.passage_rank, len(numbers) + 1)
+    return numbers
 
 
-def _compose(question: str, chosen: list[_Candidate], passages: list[Passage]) -> Answer:
-    """Sentences in reading order (document, position), each followed by its marker."""
+def _reading_order(
+    passages: list[Passage], numbers: dict[int, int]
+) -> Callable[[Candidate], tuple[int, int, int]]:
     first_rank_of_doc: dict[str, int] = {}
-    for c in sorted(chosen, key=lambda c: c.passage_rank):
-        first_rank_of_doc.setdefault(passages[c.passage_rank].chunk.doc_id, c.passage_rank)
+    for rank, passage in enumerate(passages):
+        first_rank_of_doc.setdefault(passage.chunk.doc_id, rank)
 
-    def reading_order(c: _Candidate) -> tuple[int, int, int]:
+    def key(c: Candidate) -> tuple[int, int, int]:
         chunk = passages[c.passage_rank].chunk
         return first_rank_of_doc[chunk.doc_id], chunk.position, c.sentence_index
 
-    numbers: dict[int, int] = {}
-    parts: list[str] = []
-    for c in sorted(chosen, key=reading_order):
-        n = numbers.setdefault(c.passage_rank, len(numbers) + 1)
-        parts.append(f"{c.sentence} [{n}]")
-    citations = [citation_of(n, passages[rank]) for rank, n in numbers.items()]
-    return Answer(question=question, answer=" ".join(parts), answered=True, citations=citations)
+    return key
+
+
+def _stated(scored: Scored, labels: frozenset[str], question: str) -> str | None:
+    """The first entity of the kind asked for that the sentence states and the question
+    does not name."""
+    lowered = question.lower()
+    for entity in scored.candidate.entities:
+        if entity.label in labels and entity.text.lower() not in lowered:
+            return entity.text
+    return None
+
+
+def _disagreeing(
+    decision: Decision,
+    chosen: list[Scored],
+    labels: frozenset[str],
+    question: str,
+    passages: list[Passage],
+    most: int,
+) -> list[Scored]:
+    """For a number or a date: a sentence of another document that would answer on its own
+    and states a different value, so the reader sees both instead of one picked silently."""
+    if decision.kind not in (AnswerType.NUMBER, AnswerType.DATE) or len(chosen) >= most + 1:
+        return []
+    values = {_stated(s, labels, question) for s in chosen} - {None}
+    docs = {passages[s.candidate.passage_rank].chunk.doc_id for s in chosen}
+    for scored in decision.ranked:
+        if scored in chosen or scored.probability < decision.threshold:
+            continue
+        value = _stated(scored, labels, question)
+        doc = passages[scored.candidate.passage_rank].chunk.doc_id
+        if value is not None and values and value not in values and doc not in docs:
+            return [scored]
+    return []
+
+
+def short_answer(
+    chosen: list[Scored],
+    labels: frozenset[str],
+    question: str,
+    numbers: dict[int, int],
+    passages: list[Passage],
+) -> str | None:
+    """The name, place, number or date asked for, as the quoted sentences state it; when
+    sentences of different documents state different values, each with its marker."""
+    stated: dict[str, list[int]] = {}
+    for scored in chosen:
+        value = _stated(scored, labels, question)
+        if value is not None:
+            stated.setdefault(value, []).append(numbers[scored.candidate.passage_rank])
+    if not stated:
+        return None
+    if len(stated) == 1:
+        return next(iter(stated))
+    docs = {passages[rank].chunk.doc_id for rank in numbers}
+    if len(docs) == 1:
+        return next(iter(stated))  # one document: its best sentence's value
+    return "; ".join(f"{value} [{min(ns)}]" for value, ns in stated.items())
 
 
 def citation_of(n: int, passage: Passage) -> Citation:
@@ -177,6 +268,8 @@ def citation_of(n: int, passage: Passage) -> Citation:
         page=chunk.page,
         text=chunk.text,
         score=round(passage.score, 6),
+        published=published_of(chunk),
+        outlet=outlet_of(chunk),
     )
 
 

@@ -64,13 +64,18 @@ class Assistant:
         self._max_chars = max_question_chars
         self._max_history = max_history_turns
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        for event in self.ask_stream(question, history):
+    def ask(
+        self, question: str, history: Sequence[Turn] = (), exclude: frozenset[str] = frozenset()
+    ) -> Answer:
+        """The answer; documents in `exclude` are answered from as if they were not stored."""
+        for event in self.ask_stream(question, history, exclude):
             if isinstance(event, DoneEvent):
                 return event.answer
         raise RuntimeError("the answerer ended without an answer")
 
-    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerEvent]:
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] = (), exclude: frozenset[str] = frozenset()
+    ) -> Iterator[AnswerEvent]:
         """The answer as events: its citations, the text in pieces, then the whole answer.
 
         Every front door streams these same events; a language model yields pieces as it
@@ -79,7 +84,7 @@ class Assistant:
         question = self._clean(question)
         recent = _valid_turns(history)[-self._max_history :] if self._max_history else []
         standalone = self._condenser.standalone(question, recent)
-        retrieval = self._retriever.retrieve(standalone, k=self._answerer.passages_read)
+        retrieval = self._retriever.retrieve(standalone, self._answerer.passages_read, exclude)
         yield from self._answerer.stream(question, standalone, retrieval)
 
     def search(self, query: str, k: int = 10) -> SearchResponse:

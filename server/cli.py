@@ -269,18 +269,32 @@ def slack(store: StoreOption = None) -> None:
 @eval_app.command("qa")
 def eval_qa(
     question_set: Annotated[
-        Path, typer.Argument(help="JSON Lines: question, answers, answerable.")
+        Path,
+        typer.Argument(
+            help="JSON Lines (question, answers, answerable), or a news QA folder "
+            "(questions.jsonl and corpus.jsonl, the RealTimeQA layout)."
+        ),
     ],
-    store: StoreOption = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="The store to answer from (a news QA folder's default: its own store "
+            "beside SUMMIT_STORE).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Answer every question of a set and report how many were answered and refused rightly."""
-    from server.components import build_assistant
-    from server.evaluation import evaluate_qa, load_question_set
+    """Answer every question of a set and score the answers strictly: right, wrong, refused,
+    precision with 95 % intervals, the risk-coverage table and, for news, the refusals with
+    the answer's articles left out."""
+    from server.components import eval_store_of, evaluate_answers
 
+    settings = _settings(store)
+    if question_set.is_dir() and store is None:
+        settings = settings.model_copy(update={"store": eval_store_of(settings, question_set)})
     with _user_errors():
-        items = load_question_set(question_set)
-        report = evaluate_qa(build_assistant(_settings(store), _notify), items)
+        report = evaluate_answers(settings, question_set, _notify)
     if as_json:
         print(report.model_dump_json())
     else:

@@ -4,16 +4,18 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.lock import ingest_lock
 from ingest.pipeline import IngestPipeline, IngestReport, Progress, sync_lexical_index
-from server.answering import AnswerPolicy, ExtractiveAnswerer
+from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
 from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model
 from server.condense import ModelCondenser, RuleCondenser
 from server.embeddings import CachedEncoder, SentenceEmbedder, model_label
+from server.evaluation import NEWS_CORPUS, Asker, QAReport, evaluate_qa, load_question_set
 from server.grounding import CitationVerifier, GroundingPolicy
 from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
@@ -136,8 +138,19 @@ def lock_path(settings: Settings) -> Path:
     return lexical_dir(settings).parent / f"{settings.collection}.ingest.lock"
 
 
-def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:
-    """The assistant over the configured store; an empty store gets the bundled corpus."""
+@dataclass(frozen=True)
+class Reader:
+    """The read side's parts over one store: what answers (and their evaluation) use."""
+
+    retriever: HybridRetriever
+    encoder: CachedEncoder
+    prompts: PromptLibrary
+    extractive: ExtractiveAnswerer
+
+
+def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
+    """The retriever and extractive answerer over the configured store; an empty store gets
+    the bundled corpus."""
     embedder = build_embedder(settings)
     store = open_store(settings, embedder)
     prompts = PromptLibrary(settings.prompts_dir)
@@ -163,14 +176,19 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
     policy = AnswerPolicy(
         passages=settings.answer_passages,
         max_sentences=settings.answer_max_sentences,
-        min_coverage=settings.min_question_coverage,
-        min_similarity=settings.min_similarity,
-        strong_similarity=settings.strong_similarity,
+        threshold=settings.answer_threshold,
     )
-    sentence_vectors = answer_sentence_vectors(settings)
-    encoder = CachedEncoder(embedder, settings.sentence_cache_size, sentence_vectors)
-    extractive = ExtractiveAnswerer(encoder, prompts, policy)
-    answerer, condenser = _writer(settings, encoder, prompts, extractive)
+    encoder = CachedEncoder(
+        embedder, settings.sentence_cache_size, answer_sentence_vectors(settings)
+    )
+    return Reader(retriever, encoder, prompts, ExtractiveAnswerer(encoder, prompts, policy))
+
+
+def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:
+    """The assistant over the configured store; an empty store gets the bundled corpus."""
+    reader = build_reader(settings, notify)
+    retriever = reader.retriever
+    answerer, condenser = _writer(settings, reader.encoder, reader.prompts, reader.extractive)
     return Assistant(
         retriever,
         answerer,
@@ -230,6 +248,22 @@ def refresh_retriever(settings: Settings, retriever: HybridRetriever) -> bool:
     return True
 
 
+def evaluate_answers(
+    settings: Settings, question_set: Path, notify: Notify | None = None
+) -> QAReport:
+    """Strict answer quality over a question set (server/evaluation.py). A news QA folder's
+    corpus is first ingested into the store given (nothing is re-embedded when unchanged)."""
+    items = load_question_set(question_set)
+    if question_set.is_dir():
+        ingest(settings, [question_set / NEWS_CORPUS], prune=True)
+    served = served_threshold(settings.answer_threshold)
+    # Every answer given, with its confidence: the served answer is the same one when the
+    # confidence reaches the served threshold, a refusal otherwise.
+    assistant = build_assistant(settings.model_copy(update={"answer_threshold": 0.0}), notify)
+    asker = Asker(ask=lambda q, exclude: assistant.ask(q, exclude=exclude), threshold=served)
+    return evaluate_qa(asker, items)
+
+
 def eval_store_of(settings: Settings, dataset: Path) -> Path:
     """Where a dataset's own store lives unless given: beside the assistant's store."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset.resolve().name) or "dataset"
@@ -254,7 +288,9 @@ def evaluate_retrieval(
         ingest = pipeline.ingest([dataset.corpus], True, progress)
     ingest_seconds = time.perf_counter() - started
     lexical = sync_lexical_index(store, lexical_dir(settings))
-    evaluator = RetrievalEvaluator(store, lexical, embedder, settings.rrf_k, depth)
+    evaluator = RetrievalEvaluator(
+        store, lexical, embedder, settings.rrf_k, depth, settings.retrieval_candidates
+    )
     methods = evaluator.evaluate(dataset)
     if whole_documents:
         key = dataset.corpus.read_bytes() + model_label(settings.embedding_model).encode()

@@ -23,6 +23,9 @@ _ANAPHORA = re.compile(
     re.IGNORECASE,
 )
 _SHORT = 2  # content terms: fewer than this and a question cannot stand alone
+# Words of a joined question: ~160 word pieces of English, inside the embedding model's 256,
+# so earlier questions never push the newest one past what the model reads.
+MAX_STANDALONE_WORDS = 120
 
 
 class RuleCondenser:
@@ -46,9 +49,15 @@ def standalone_question(question: str, history: Sequence[Turn]) -> str:
 
 
 def _join(previous: str | None, question: str) -> str:
+    """The question after as much of the earlier context as fits (its opening kept: it
+    names the subject of the conversation)."""
     if previous is None or not leans_on_context(question):
         return question.strip()
-    return f"{previous} {question.strip()}"
+    room = MAX_STANDALONE_WORDS - len(question.split())
+    if room <= 0:
+        return question.strip()
+    context = " ".join(previous.split()[:room])
+    return f"{context} {question.strip()}"
 
 
 def leans_on_context(question: str) -> bool:
@@ -86,7 +95,10 @@ class ModelCondenser:
         except GenerationError:
             return standalone_question(question, history)
         rewritten = _first_line(reply)
-        if not rewritten or len(rewritten) > self._max_chars:
+        too_long = len(rewritten) > self._max_chars or (
+            len(rewritten.split()) > max(MAX_STANDALONE_WORDS, len(question.split()))
+        )
+        if not rewritten or too_long:
             return standalone_question(question, history)
         return rewritten
 

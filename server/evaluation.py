@@ -1,17 +1,37 @@
-"""Answer quality over a question set: one JSON object a line with question, answers
-(key facts, any of which counts), answerable and optionally kind."""
+"""Answer quality over a question set, scored strictly.
+
+A question set is a JSON Lines file (question, answers: key facts any of which counts,
+answerable, optional kind and answer_docs), or a news QA folder in the RealTimeQA layout
+(questions.jsonl with question, answer, answer_docs, answerable; corpus.jsonl), whose corpus
+is ingested into a store of its own.
+
+Strict scoring: an answer is right when it is answered, names a key fact and cites a passage
+that holds it; wrong when answered otherwise; refused when `answered` is false. Each question
+is answered once with every sentence allowed to answer (threshold 0), keeping the answer's
+confidence: an answer at a threshold is the same answer when its confidence reaches the
+threshold and a refusal otherwise, so one run gives the served figures and the whole
+risk-coverage table. Questions with `answer_docs` are also asked with those documents left
+out, where the right reply is a refusal (negative rejection, as in RGB: Chen et al. 2024).
+"""
 
 import json
+import math
+import re
 import statistics
 import time
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from server.assistant import Assistant
 from server.errors import SummitError
 from server.models import Answer
+
+_Z95 = 1.959964  # the normal quantile of a two-sided 95 % interval
+_COVERAGE_STEPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+NEWS_QUESTIONS, NEWS_CORPUS = "questions.jsonl", "corpus.jsonl"
+UNSCORED = "unscored"  # a question whose refusal says nothing (its answer may be elsewhere)
 
 
 class QAItem(BaseModel):
@@ -19,105 +39,239 @@ class QAItem(BaseModel):
     answers: list[str] = []
     answerable: bool
     kind: str | None = None
+    answer_docs: list[str] = []  # documents holding the answer: left out for rejection
 
 
 class QAOutcome(BaseModel):
     question: str
     kind: str
     answerable: bool
-    answered: bool
-    fact_in_answer: bool
-    fact_cited: bool
+    answered: bool  # at the served threshold
+    right: bool  # answered (at any threshold) naming a key fact that a cited passage holds
+    confidence: float | None
+    answer: str
+    rejected_without_answer_docs: bool | None = None  # refused with answer_docs left out
     seconds: float
+
+
+class Rate(BaseModel):
+    count: int
+    total: int
+    share: float
+    low: float  # the 95 % Wilson interval
+    high: float
+
+
+class RiskCoverageRow(BaseModel):
+    threshold: float
+    answered: int
+    right: int
+    coverage: float  # answered / answerable
+    precision: float  # right / answered
 
 
 class QAReport(BaseModel):
     questions: int
     answerable: int
-    answered_with_fact: float  # share of answerable questions
-    answered_with_cited_fact: float  # answer and a cited passage both hold a key fact
-    over_refusal: float  # share of answerable questions refused
-    refusal: float  # share of unanswerable questions refused
-    refusal_by_kind: dict[str, float]  # share of unanswerable questions refused, per kind
+    threshold: float
+    right: Rate  # of the answerable questions
+    precision: Rate  # right / answered
+    wrong: int
+    refused: int
+    refusal: Rate | None  # of the unanswerable questions
+    refusal_by_kind: dict[str, Rate]
+    negative_rejection: Rate | None  # refused with the answer's documents left out
+    risk_coverage: list[RiskCoverageRow]
     latency_p50_ms: float
     latency_p95_ms: float
     outcomes: list[QAOutcome]
 
 
+class Asker(BaseModel, arbitrary_types_allowed=True):
+    """How an evaluation reaches the assistant: ask(question, exclude) answering at
+    threshold 0, and the threshold that is served."""
+
+    ask: Callable[[str, frozenset[str]], Answer]
+    threshold: float
+
+
 def load_question_set(path: Path) -> list[QAItem]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SummitError(f"Cannot read the question set {path}.") from exc
+    """A JSON Lines question set, or the questions of a news QA folder."""
+    if path.is_dir():
+        return [_news_item(record) for record in _records(path / NEWS_QUESTIONS)]
     items = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, record in enumerate(_records(path), start=1):
         try:
-            items.append(QAItem.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValidationError) as exc:
+            items.append(QAItem.model_validate(record))
+        except ValidationError as exc:
             raise SummitError(f"{path}:{number}: not a question record.") from exc
     return items
 
 
-def evaluate_qa(assistant: Assistant, items: list[QAItem]) -> QAReport:
-    outcomes = [_outcome(assistant, item) for item in items]
-    answerable = [o for o in outcomes if o.answerable]
-    unanswerable = [o for o in outcomes if not o.answerable]
+def _records(path: Path) -> Iterator[dict[str, object]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SummitError(f"Cannot read the question set {path}.") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SummitError(f"{path}:{number}: not a JSON record.") from exc
+        if not isinstance(record, dict):
+            raise SummitError(f"{path}:{number}: not a question record.")
+        yield record
+
+
+def _news_item(record: dict[str, object]) -> QAItem:
+    try:
+        answerable = bool(record["answerable"])
+        return QAItem(
+            question=str(record["question"]),
+            answers=[str(record["answer"])],
+            answerable=answerable,
+            # Not found in the articles, yet perhaps stated in other words: not scored.
+            kind="news" if answerable else UNSCORED,
+            answer_docs=[str(d) for d in record.get("answer_docs") or []],  # type: ignore[attr-defined]
+        )
+    except (KeyError, TypeError) as exc:
+        raise SummitError("A news question lacks question, answer or answerable.") from exc
+
+
+def evaluate_qa(asker: Asker, items: list[QAItem], rejection: bool = True) -> QAReport:
+    outcomes = [_outcome(asker, item, rejection) for item in items]
+    scored = [o for o in outcomes if o.kind != UNSCORED]
+    answerable = [o for o in scored if o.answerable]
+    unanswerable = [o for o in scored if not o.answerable]
+    answered = [o for o in answerable if o.answered]
+    right = [o for o in answered if o.right]
+    rejected = [o for o in answerable if o.rejected_without_answer_docs is not None]
     latencies = sorted(o.seconds * 1000 for o in outcomes)
     kinds = sorted({o.kind for o in unanswerable})
     return QAReport(
         questions=len(outcomes),
         answerable=len(answerable),
-        answered_with_fact=_share(answerable, lambda o: o.answered and o.fact_in_answer),
-        answered_with_cited_fact=_share(answerable, lambda o: o.answered and o.fact_cited),
-        over_refusal=_share(answerable, lambda o: not o.answered),
-        refusal=_share(unanswerable, lambda o: not o.answered),
+        threshold=asker.threshold,
+        right=wilson(len(right), len(answerable)),
+        precision=wilson(len(right), len(answered)),
+        wrong=len(answered) - len(right),
+        refused=len(answerable) - len(answered),
+        refusal=_refusal(unanswerable),
         refusal_by_kind={
-            kind: _share([o for o in unanswerable if o.kind == kind], lambda o: not o.answered)
+            kind: wilson(*_refused_of([o for o in unanswerable if o.kind == kind]))
             for kind in kinds
         },
+        negative_rejection=(
+            wilson(sum(1 for o in rejected if o.rejected_without_answer_docs), len(rejected))
+            if rejected
+            else None
+        ),
+        risk_coverage=risk_coverage(answerable),
         latency_p50_ms=round(statistics.median(latencies), 1) if latencies else 0.0,
         latency_p95_ms=round(_percentile(latencies, 0.95), 1),
         outcomes=outcomes,
     )
 
 
-def _outcome(assistant: Assistant, item: QAItem) -> QAOutcome:
+def _outcome(asker: Asker, item: QAItem, rejection: bool) -> QAOutcome:
     started = time.perf_counter()
-    answer = assistant.ask(item.question)
+    answer = asker.ask(item.question, frozenset())
     seconds = time.perf_counter() - started
+    rejected = None
+    if rejection and item.answerable and item.answer_docs:
+        without = asker.ask(item.question, frozenset(item.answer_docs))
+        rejected = not _answered_at(without, asker.threshold)
     return QAOutcome(
         question=item.question,
         kind=item.kind or ("answerable" if item.answerable else "unanswerable"),
         answerable=item.answerable,
-        answered=answer.answered,
-        fact_in_answer=_holds_fact(answer.answer, item.answers),
-        fact_cited=_fact_cited(answer, item.answers),
+        answered=_answered_at(answer, asker.threshold),
+        right=answer.answered and is_right(answer, item.answers),
+        confidence=answer.confidence,
+        answer=answer.answer,
+        rejected_without_answer_docs=rejected,
         seconds=round(seconds, 4),
     )
 
 
-def _holds_fact(text: str, facts: list[str]) -> bool:
-    lowered = text.lower()
-    return any(fact.lower() in lowered for fact in facts)
+def _answered_at(answer: Answer, threshold: float) -> bool:
+    if answer.confidence is None:  # a language model's answer: as it was given
+        return answer.answered
+    return answer.answered and answer.confidence >= threshold
 
 
-def _fact_cited(answer: Answer, facts: list[str]) -> bool:
-    """Some key fact is both in the answer and in a passage the answer cites."""
-    cited = [c for c in answer.citations if f"[{c.n}]" in answer.answer]
+def is_right(answer: Answer, facts: list[str]) -> bool:
+    """Some key fact is named by the answer and held by a passage the answer cites."""
+    cited = [c.text for c in answer.citations if f"[{c.n}]" in answer.answer]
     return any(
-        fact.lower() in answer.answer.lower() and _holds_fact(c.text, [fact])
+        holds_fact(answer.answer, fact) and any(holds_fact(text, fact) for text in cited)
         for fact in facts
-        for c in cited
     )
 
 
-def _share(outcomes: list[QAOutcome], test: Callable[[QAOutcome], bool]) -> float:
-    if not outcomes:
-        return 0.0
-    passed = sum(1 for o in outcomes if test(o))
-    return round(passed / len(outcomes), 3)
+def holds_fact(text: str, fact: str) -> bool:
+    """The fact's words, as words, in the text (case, accents and quote styles aside)."""
+    wanted = normalised(fact)
+    pattern = rf"(?<!\w){re.escape(wanted)}(?!\w)"
+    return bool(wanted) and re.search(pattern, normalised(text)) is not None
+
+
+def normalised(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = plain.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
+    return " ".join(plain.replace("\u201d", '"').split())
+
+
+def _refusal(unanswerable: list[QAOutcome]) -> Rate | None:
+    return wilson(*_refused_of(unanswerable)) if unanswerable else None
+
+
+def _refused_of(outcomes: list[QAOutcome]) -> tuple[int, int]:
+    return sum(1 for o in outcomes if not o.answered), len(outcomes)
+
+
+def risk_coverage(answerable: list[QAOutcome]) -> list[RiskCoverageRow]:
+    """Precision at each answer rate: the confidence thresholds that answer a given share
+    of the answerable questions."""
+    confident = sorted(
+        (o for o in answerable if o.confidence is not None), key=lambda o: -(o.confidence or 0)
+    )
+    rows = []
+    for step in _COVERAGE_STEPS:
+        answered = confident[: max(1, math.ceil((1 - step) * len(confident)))]
+        if not answered:
+            continue
+        right = sum(1 for o in answered if o.right)
+        rows.append(
+            RiskCoverageRow(
+                threshold=round(answered[-1].confidence or 0.0, 4),
+                answered=len(answered),
+                right=right,
+                coverage=round(len(answered) / len(answerable), 3),
+                precision=round(right / len(answered), 3),
+            )
+        )
+    return rows
+
+
+def wilson(count: int, total: int) -> Rate:
+    """The share with its 95 % Wilson score interval (sound for small counts and 0 or 1)."""
+    if total == 0:
+        return Rate(count=0, total=0, share=0.0, low=0.0, high=0.0)
+    p = count / total
+    z2 = _Z95 * _Z95
+    centre = (p + z2 / (2 * total)) / (1 + z2 / total)
+    half = _Z95 * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total)) / (1 + z2 / total)
+    return Rate(
+        count=count,
+        total=total,
+        share=round(p, 3),
+        low=round(max(0.0, centre - half), 3),
+        high=round(min(1.0, centre + half), 3),
+    )
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:

@@ -15,6 +15,12 @@ class Citation(BaseModel):
     page: int | None
     text: str = Field(description="The cited passage, verbatim.")
     score: float
+    published: str | None = Field(
+        default=None, description="The document's publication date, where it has one."
+    )
+    outlet: str | None = Field(
+        default=None, description="Who published the document, where it says."
+    )
 
 
 class Answer(BaseModel):
@@ -22,6 +28,12 @@ class Answer(BaseModel):
     answer: str
     answered: bool = Field(description="False when the documents do not hold the answer.")
     citations: list[Citation]
+    short_answer: str | None = Field(
+        default=None,
+        description="The name, place, number or date asked for, as a quoted sentence states "
+        "it; the answer text leads with it. Values that sources state differently are each "
+        "followed by their [n].",
+    )
     mode: Literal["extractive", "llm"] = Field(
         default="extractive",
         description="extractive: sentences quoted from the passages; llm: written by a "
@@ -36,6 +48,11 @@ class Answer(BaseModel):
         default=None,
         description="Why the answer is not what was asked for (for example: the language "
         "model was unreachable, so the answer is extractive).",
+    )
+    confidence: float | None = Field(
+        default=None,
+        description="The extractive answerer's probability that its best sentence answers "
+        "(it answers from a calibrated threshold); null for a language model's answer.",
     )
 
 

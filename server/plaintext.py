@@ -34,9 +34,11 @@ def check_notes(answer: Answer) -> list[str]:
 
 
 def citation_label(citation: Citation) -> str:
-    """Title (or source), section and page, as a reader would name the passage."""
+    """Title (or source), outlet and date, section and page, as a reader would name the
+    passage."""
     parts = [
         citation.title or citation.source,
+        ", ".join(filter(None, [citation.outlet, citation.published])) or None,
         citation.section,
         f"page {citation.page}" if citation.page else None,
     ]

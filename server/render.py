@@ -8,13 +8,18 @@ from rich.markup import escape
 
 if TYPE_CHECKING:  # importing these pulls in the model and store libraries
     from ingest.pipeline import IngestReport
-    from server.evaluation import QAReport
+    from server.evaluation import QAOutcome, QAReport, Rate
     from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
     from server.retrieval_eval import RetrievalReport
 
 
 def print_answer(console: Console, answer: "Answer") -> None:
-    console.print(escape(answer.answer))
+    lead = f"{answer.short_answer} — " if answer.short_answer else ""
+    if lead and answer.answer.startswith(lead):
+        rest = answer.answer[len(lead) :]
+        console.print(f"[bold]{escape(answer.short_answer or '')}[/bold] — {escape(rest)}")
+    else:
+        console.print(escape(answer.answer))
     _print_after_text(console, answer)
 
 
@@ -83,25 +88,52 @@ def print_status(console: Console, status: "StoreStatus") -> None:
 
 
 def print_qa_report(console: Console, report: "QAReport") -> None:
-    console.print(f"Questions: {report.questions} ({report.answerable} answerable)")
-    console.print(f"Answered with a key fact:          {report.answered_with_fact:.1%}")
-    console.print(f"Answered with a cited key fact:    {report.answered_with_cited_fact:.1%}")
-    console.print(f"Over-refusal (answerable refused): {report.over_refusal:.1%}")
-    console.print(f"Refused, all unanswerable:         {report.refusal:.1%}")
-    for kind, share in report.refusal_by_kind.items():
-        console.print(f"Refused, {kind}: {share:.1%}")
+    console.print(
+        f"Questions: {report.questions} ({report.answerable} answerable), "
+        f"answer threshold {report.threshold:.3f}"
+    )
+    console.print(f"Right (of answerable):     {_rate(report.right)}")
+    console.print(f"Precision (right/answered): {_rate(report.precision)}")
+    console.print(f"Wrong: {report.wrong}   Refused: {report.refused}")
+    if report.refusal is not None:
+        console.print(f"Refused, unanswerable:     {_rate(report.refusal)}")
+    for kind, rate in report.refusal_by_kind.items():
+        console.print(f"  refused, {escape(kind)}: {_rate(rate)}")
+    if report.negative_rejection is not None:
+        console.print(f"Refused without the answer's documents: {_rate(report.negative_rejection)}")
+    console.print("Risk-coverage (answerable questions, most confident first):")
+    console.print(
+        f"  {'threshold':>9} {'answered':>9} {'coverage':>9} {'right':>6} {'precision':>9}"
+    )
+    for row in report.risk_coverage:
+        console.print(
+            f"  {row.threshold:>9.3f} {row.answered:>9} {row.coverage:>9.1%} {row.right:>6} "
+            f"{row.precision:>9.1%}"
+        )
     console.print(f"Latency p50 / p95: {report.latency_p50_ms} / {report.latency_p95_ms} ms")
     for outcome in report.outcomes:
-        right = (
-            (outcome.answered and outcome.fact_cited)
-            if outcome.answerable
-            else not outcome.answered
-        )
-        if not right:
-            verdict = "refused" if not outcome.answered else "answered"
+        verdict = _miss(outcome)
+        if verdict is not None:
             console.print(
-                f"[yellow]miss[/yellow] ({outcome.kind}, {verdict}): {escape(outcome.question)}"
+                f"[yellow]{verdict}[/yellow] ({escape(outcome.kind)}): {escape(outcome.question)}"
             )
+
+
+def _miss(outcome: "QAOutcome") -> str | None:
+    """How a scored question went wrong, or None when it went right (or is not scored)."""
+    if outcome.kind == "unscored":
+        return None
+    if outcome.answerable:
+        if not outcome.answered:
+            return "refused"
+        return None if outcome.right else "wrong"
+    return "answered" if outcome.answered else None
+
+
+def _rate(rate: "Rate") -> str:
+    return (
+        f"{rate.count}/{rate.total} = {rate.share:.1%} (95 % CI {rate.low:.1%} to {rate.high:.1%})"
+    )
 
 
 def print_retrieval_report(console: Console, report: "RetrievalReport") -> None:

@@ -1,10 +1,10 @@
 """Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates fused by reciprocal rank."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.documents import Chunk
 from server.embeddings import SentenceEmbedder
-from server.lexical import LexicalIndex
+from server.lexical import LexicalIndex, analyze
 from server.store import ChunkStore
 
 
@@ -19,6 +19,9 @@ class Passage:
 class Retrieval:
     query_vector: list[float]
     passages: list[Passage]
+    # The corpus's inverse document frequency of each analysed query term, from the same
+    # index generation as the passages.
+    term_weights: dict[str, float] = field(default_factory=dict)
 
 
 class HybridRetriever:
@@ -37,21 +40,29 @@ class HybridRetriever:
         self._rrf_k = rrf_k
         self.generation = ""  # the store's generation these indexes reflect
 
-    def retrieve(self, query: str, k: int) -> Retrieval:
+    def retrieve(self, query: str, k: int, exclude: frozenset[str] = frozenset()) -> Retrieval:
+        """The k best passages; documents in `exclude` are left out as if not stored (the
+        evaluation asks with the articles that hold an answer removed)."""
         vector = self.embedder.embed_query(query)
         pool = max(self._candidates, k)
-        dense = self.store.dense_search(vector, pool)
-        lexical = self.lexical.search(query, pool)
+        store, lexical_index = self.store, self.lexical  # one generation throughout
+        dense = store.dense_search(vector, pool, exclude)
+        left_out = store.chunk_ids_of_documents(exclude)
+        lexical = [
+            (chunk_id, score)
+            for chunk_id, score in lexical_index.search(query, pool + len(left_out))
+            if chunk_id not in left_out
+        ][:pool]
         fused = reciprocal_rank_fusion(
             [[c.chunk_id for c, _ in dense], [chunk_id for chunk_id, _ in lexical]], self._rrf_k
         )
         best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
         chunks = {c.chunk_id: c for c, _ in dense}
         missing = [chunk_id for chunk_id in best if chunk_id not in chunks]
-        chunks.update({c.chunk_id: c for c in self.store.get(missing)})
+        chunks.update({c.chunk_id: c for c in store.get(missing)})
         similarity = {c.chunk_id: s for c, s in dense}
         passages = [Passage(chunks[i], fused[i], similarity.get(i)) for i in best if i in chunks]
-        return Retrieval(vector, passages)
+        return Retrieval(vector, passages, lexical_index.term_weights(analyze([query])[0]))
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:

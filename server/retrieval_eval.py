@@ -2,6 +2,8 @@
 
 Each test query is run three ways — dense only (Chroma), BM25 only, and the hybrid the
 assistant uses (both fused by reciprocal rank) — over the chunks of the dataset's corpus;
+`served` is the hybrid at the depths the assistant serves (SUMMIT_RETRIEVAL_CANDIDATES from
+each retriever), the figures an answer actually gets;
 a document's score is its best chunk's. nDCG@10 (linear gains, trec_eval's formula),
 Recall@100 and MRR@10 are averaged over the queries that have judgments.
 """
@@ -24,7 +26,7 @@ from server.store import ChunkStore
 
 Qrels = dict[str, dict[str, int]]  # query id -> document id -> relevance grade
 Ranking = list[str]  # document ids, best first
-METHODS = ("dense", "bm25", "hybrid")
+METHODS = ("dense", "bm25", "hybrid", "served")  # served: hybrid at the served depths
 WHOLE_DOCUMENTS = "dense-whole-doc"  # the published figures' setting, as a reproduction check
 
 
@@ -150,12 +152,14 @@ class RetrievalEvaluator:
         embedder: SentenceEmbedder,
         rrf_k: int,
         depth: int,
+        served_depth: int,
     ) -> None:
         self._store = store
         self._lexical = lexical
         self._embedder = embedder
         self._rrf_k = rrf_k
         self._depth = depth  # chunks taken from each retriever
+        self._served_depth = min(served_depth, depth)  # ... by the assistant as served
         self._doc_of = {chunk_id: meta["doc_id"] for chunk_id, _, meta in store.records(False)}
 
     def evaluate(self, dataset: BeirDataset) -> dict[str, MethodScores]:
@@ -168,9 +172,13 @@ class RetrievalEvaluator:
             runs["bm25"][qid] = lexical = self._bm25(query)
             bm25_done = time.perf_counter()
             runs["hybrid"][qid] = self._fuse(dense, lexical)
+            hybrid_done = time.perf_counter()
+            served = self._served_depth  # the top of each ranking is what a shallower search gives
+            runs["served"][qid] = self._fuse(dense[:served], lexical[:served])
+            seconds["served"] += time.perf_counter() - hybrid_done + (hybrid_done - started)
             seconds["dense"] += dense_done - started
             seconds["bm25"] += bm25_done - dense_done
-            seconds["hybrid"] += time.perf_counter() - started
+            seconds["hybrid"] += hybrid_done - started
         return {
             method: self._scores(runs[method], dataset.qrels, seconds[method]) for method in METHODS
         }

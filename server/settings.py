@@ -97,31 +97,23 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     answer_passages: int = Field(
-        default=5, ge=1, description="Fused passages the answerer reads sentences from."
+        default=10,
+        ge=1,
+        description="Fused passages the answerer reads sentences from (its learned weights "
+        "were fitted reading 10).",
     )
     answer_max_sentences: int = Field(
         default=3, ge=1, description="Most sentences an extractive answer quotes."
     )
-    min_question_coverage: float = Field(
-        default=0.5,
+    answer_threshold: float | None = Field(
+        default=None,
         ge=0,
         le=1,
         description=(
-            "Share of the question's content words a passage must contain "
-            "for the answer to count as supported, unless its meaning is very close."
+            "Probability from which the extractive answerer's best sentence is given as the "
+            "answer; unset: the threshold calibrated for precision with the learned model. "
+            "Higher refuses more and is wrong less."
         ),
-    )
-    min_similarity: float = Field(
-        default=0.3,
-        ge=-1,
-        le=1,
-        description="Cosine similarity below which a sentence never supports an answer.",
-    )
-    strong_similarity: float = Field(
-        default=0.55,
-        ge=-1,
-        le=1,
-        description="Cosine similarity at which a sentence supports an answer by meaning alone.",
     )
     llm: Literal["extractive", "openai", "ollama"] = Field(
         default="extractive",

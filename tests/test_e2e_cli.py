@@ -182,20 +182,22 @@ def test_an_unusable_store_is_one_line_on_stderr(tmp_path: Path) -> None:
     assert code == 1 and err.startswith("error: The store path is a file")
 
 
-def test_held_out_questions_meet_the_quality_floor(store: Path, tmp_path: Path) -> None:
-    """A regression guard on questions written from the article (the README has the
-    figures); every off-topic question is refused, as the issue requires."""
-    both = tmp_path / "heldout-all.jsonl"
+def test_article_questions_meet_the_quality_floor(store: Path, tmp_path: Path) -> None:
+    """A regression guard on questions written from the article, strictly scored. These
+    sets are development data (the answerer's weights were fitted on them), so the floor
+    guards against breakage, not for quality: tests/qa/fresh.jsonl and the news set are
+    where quality is read (README)."""
+    both = tmp_path / "article.jsonl"
     both.write_text(
         (QA_SETS / "heldout.jsonl").read_text() + (QA_SETS / "heldout2.jsonl").read_text()
     )
     code, out, _ = run("eval", "qa", str(both), "--json", "--store", str(store))
     report = json.loads(out)
-    assert code == 0 and report["questions"] == 52
-    assert report["answered_with_cited_fact"] >= 0.85
-    assert report["refusal_by_kind"]["off_topic"] == 1.0
-    assert report["refusal_by_kind"]["near_miss"] >= 0.5
-    assert report["over_refusal"] <= 0.1
+    assert code == 0 and report["questions"] == 52 and report["answerable"] == 30
+    assert report["right"]["share"] >= 0.6 and report["precision"]["share"] >= 0.9
+    assert report["refusal_by_kind"]["off_topic"]["share"] == 1.0
+    assert report["refusal_by_kind"]["near_miss"]["share"] >= 0.8
+    assert report["risk_coverage"][0]["coverage"] == 1.0
 
 
 def test_a_bad_setting_is_one_line_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:

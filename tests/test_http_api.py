@@ -45,9 +45,8 @@ def build_fake_assistant(folder: Path) -> Assistant:
     pipeline = IngestPipeline(store, embedder, chunker, folder / "lexical", batch_size=8)
     pipeline.ingest([docs])
     lexical = pipeline.sync_lexical_index()
-    policy = AnswerPolicy(
-        passages=3, max_sentences=2, min_coverage=0.5, min_similarity=0.1, strong_similarity=0.9
-    )
+    # Hashing vectors mean nothing to the learned weights: every best sentence answers.
+    policy = AnswerPolicy(passages=3, max_sentences=2, threshold=0.0)
     answerer = ExtractiveAnswerer(CachedEncoder(embedder, 100), PromptLibrary(PROMPTS), policy)
     status = StoreStatus(documents=1, chunks=store.count(), store="x", embedding_model="fake")
     return Assistant(
@@ -119,7 +118,9 @@ class FailingAssistant(Assistant):
     def __init__(self, inner: Assistant) -> None:
         self.__dict__.update(inner.__dict__)
 
-    def ask_stream(self, question: str, history: object = ()) -> Iterator[AnswerEvent]:
+    def ask_stream(
+        self, question: str, history: object = (), exclude: object = frozenset()
+    ) -> Iterator[AnswerEvent]:
         yield CitationsEvent(answered=False, citations=[])
         raise StoreUnavailableError("The store went away.")
 
@@ -287,7 +288,9 @@ class HeldAssistant(Assistant):
         self.release = release
         self.started = threading.Semaphore(0)
 
-    def ask_stream(self, question: str, history: object = ()) -> Iterator[AnswerEvent]:
+    def ask_stream(
+        self, question: str, history: object = (), exclude: object = frozenset()
+    ) -> Iterator[AnswerEvent]:
         self.started.release()
         self.release.wait(30)
         yield from super().ask_stream(question)

@@ -60,9 +60,7 @@ def retrieval_of(texts: list[str]) -> Retrieval:
 
 def answerer_with(model: FakeListChatModel) -> LlmAnswerer:
     encoder = CachedEncoder(FakeEmbedder(), 100)
-    policy = AnswerPolicy(
-        passages=3, max_sentences=2, min_coverage=0.5, min_similarity=0.1, strong_similarity=0.9
-    )
+    policy = AnswerPolicy(passages=3, max_sentences=2)
     verifier = CitationVerifier(encoder, GroundingPolicy(min_coverage=0.6, min_similarity=0.4))
     extractive = ExtractiveAnswerer(encoder, PROMPTS, policy)
     return LlmAnswerer(ReplyStream(model, timeout=5), PROMPTS, verifier, extractive)

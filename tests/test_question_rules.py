@@ -2,10 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from server.condense import standalone_question
+from server.answer_types import AnswerType, answer_type, wanted_labels
+from server.condense import MAX_STANDALONE_WORDS, standalone_question
 from server.models import Turn
 from server.prompts import PromptError, PromptLibrary
-from server.question import FactKind, content_terms, fact_kind, states_fact_kind
+from server.question import content_terms
 from server.retrieval import reciprocal_rank_fusion
 
 PROMPTS = Path(__file__).parent.parent / "prompts"
@@ -19,6 +20,16 @@ def test_a_follow_up_is_joined_to_the_question_it_follows() -> None:
     assert standalone_question("What about defense?", history) == (
         "What did they agree on? What about defense?"
     )
+
+
+def test_a_long_conversation_never_pushes_the_newest_question_out() -> None:
+    """The embedding model reads 256 word pieces: the joined question stays well inside."""
+    long_question = "What did they say about " + "the many difficult issues " * 30 + "?"
+    history = [Turn(role="user", content=long_question) for _ in range(60)]
+    joined = standalone_question("And what about defense?", history)
+    assert joined.endswith("And what about defense?")
+    assert len(joined.split()) <= MAX_STANDALONE_WORDS
+    assert joined.startswith("What did they say about")
 
 
 def test_a_chain_of_follow_ups_keeps_the_first_subject() -> None:
@@ -42,25 +53,27 @@ def test_question_words_are_not_subject_terms() -> None:
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("How many people came?", FactKind.NUMBER),
-        ("When is the next summit?", FactKind.TIME),
-        ("What did they agree on?", FactKind.ANY),
+        ("How many people came?", AnswerType.NUMBER),
+        ("When is the next summit?", AnswerType.DATE),
+        ("What year did the war end?", AnswerType.DATE),
+        ("Where was the summit held?", AnswerType.PLACE),
+        ("In which town did Lee and Takaichi get together?", AnswerType.PLACE),
+        ("Which Latin American country held an election?", AnswerType.PLACE),
+        ("Which Major League Baseball team signed him?", AnswerType.ORGANIZATION),
+        ("Which superstar singer announced a tour?", AnswerType.PERSON),
+        ("Who met at the summit in Nara?", AnswerType.PERSON),
+        ("What did they agree on?", AnswerType.NONE),
+        ("Why has the relationship been difficult?", AnswerType.NONE),
     ],
 )
-def test_fact_kind_of_questions(question: str, kind: FactKind) -> None:
-    assert fact_kind(question) is kind
+def test_answer_type_of_questions(question: str, kind: AnswerType) -> None:
+    assert answer_type(question) is kind
 
 
-def test_a_count_needs_a_number_and_a_date_needs_a_time() -> None:
-    assert states_fact_kind("Some 300 officials attended.", FactKind.NUMBER)
-    assert not states_fact_kind("Many officials attended.", FactKind.NUMBER)
-    assert states_fact_kind("They meet again in March.", FactKind.TIME)
-    assert not states_fact_kind("Leaders may meet again.", FactKind.TIME)
-    assert states_fact_kind("The talks were held in the old capital.", FactKind.PLACE)
-    assert states_fact_kind("The delegation visited Busan first.", FactKind.PLACE)
-    assert not states_fact_kind("The search may improve relations.", FactKind.PLACE)
-    assert states_fact_kind("The minister said talks would go on.", FactKind.STATEMENT)
-    assert not states_fact_kind("Talks may go on.", FactKind.STATEMENT)
+def test_who_accepts_a_person_or_an_organisation_but_which_person_only_a_person() -> None:
+    assert wanted_labels(AnswerType.PERSON, "Who won the league?") >= {"PERSON", "ORG"}
+    assert wanted_labels(AnswerType.PERSON, "Which singer won?") == {"PERSON"}
+    assert wanted_labels(AnswerType.NONE, "Why?") == frozenset()
 
 
 def test_reciprocal_rank_fusion_rewards_agreement() -> None:

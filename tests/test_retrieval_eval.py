@@ -117,7 +117,7 @@ def test_load_beir_names_what_is_missing(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_eval_retrieval_scores_three_methods_and_reuses_its_store(tmp_path: Path) -> None:
+def test_eval_retrieval_scores_every_method_and_reuses_its_store(tmp_path: Path) -> None:
     folder = write_dataset(tmp_path / "set")
     store = tmp_path / "eval-store"
     args = ["eval", "retrieval", str(folder), "--store", str(store), "--json"]
@@ -125,7 +125,7 @@ def test_eval_retrieval_scores_three_methods_and_reuses_its_store(tmp_path: Path
     assert first.exit_code == 0, first.stderr
     report = RetrievalReport.model_validate_json(first.stdout)
     assert report.queries == 6 and report.documents == 6 and not report.store_reused
-    assert set(report.methods) == {"dense", "bm25", "hybrid"}
+    assert set(report.methods) == {"dense", "bm25", "hybrid", "served"}
     for scores in report.methods.values():
         assert scores.ndcg_at_10 > 0.8 and scores.recall_at_100 == 1.0
     rerun = CliRunner().invoke(app, [*args, "--whole-documents"])

@@ -18,13 +18,22 @@ def escape(text: str) -> str:
 
 def answer_message(answer: Answer) -> dict[str, Any]:
     """`text` and `blocks` for chat.postMessage or a response_url."""
-    blocks: list[dict[str, Any]] = [_section(escape(answer.answer))]
+    blocks: list[dict[str, Any]] = [_section(_answer_text(answer))]
     blocks += [_context(f"_{escape(note)}_") for note in check_notes(answer)]
     if answer.citations:
         heading = "Sources" if answer.answered else "Closest passages"
         blocks += [{"type": "divider"}, _context(f"*{heading}*")]
         blocks += [_section(_citation_text(c)) for c in answer.citations]
     return {"text": _shorten(answer_as_text(answer), _FALLBACK_CHARS), "blocks": blocks}
+
+
+def _answer_text(answer: Answer) -> str:
+    """The answer in mrkdwn, its leading short answer in bold."""
+    lead = f"{answer.short_answer} — " if answer.short_answer else ""
+    if lead and answer.answer.startswith(lead):
+        rest = answer.answer[len(lead) :]
+        return f"*{escape(answer.short_answer or '')}* — {escape(rest)}"
+    return escape(answer.answer)
 
 
 def notice_message(text: str) -> dict[str, Any]:

@@ -180,6 +180,7 @@ class AssistantTurn {
   constructor() {
     this.id = ++turnCount;
     this.text = "";
+    this.shortAnswer = "";
     this.citations = new Map();
     this.node = el("article", {
       class: "turn assistant",
@@ -230,6 +231,7 @@ class AssistantTurn {
   finish(answer) {
     // The finished answer is the checked one: its text and citations replace what streamed.
     this.text = answer.answer;
+    this.shortAnswer = typeof answer.short_answer === "string" ? answer.short_answer : "";
     this.setCitations(Array.isArray(answer.citations) ? answer.citations : []);
     this.renderChecks(answer);
     this.waiting.hidden = true;
@@ -281,9 +283,15 @@ class AssistantTurn {
   renderText() {
     const nodes = [];
     let last = 0;
+    // The direct answer leads the text ("Nara — The summit, held in Nara, ... [1]").
+    const lead = this.shortAnswer ? `${this.shortAnswer} — ` : "";
+    if (lead && this.text.startsWith(lead)) {
+      nodes.push(el("strong", { class: "short-answer" }, this.shortAnswer), " — ");
+      last = lead.length;
+    }
     for (const match of this.text.matchAll(MARKER)) {
       const n = Number(match[1]);
-      if (!this.citations.has(n)) continue;
+      if (!this.citations.has(n) || match.index < last) continue;
       if (match.index > last) nodes.push(document.createTextNode(this.text.slice(last, match.index)));
       nodes.push(this.renderMarker(n));
       last = match.index + match[0].length;
@@ -337,6 +345,8 @@ class AssistantTurn {
       citation.page !== null && citation.page !== undefined
         ? el("span", { class: "cite-page" }, ` · page ${citation.page}`)
         : null,
+      citation.outlet ? el("span", { class: "cite-outlet" }, ` · ${citation.outlet}`) : null,
+      citation.published ? el("span", { class: "cite-published" }, ` · ${citation.published}`) : null,
     );
     const meta = el("dl", { class: "source" });
     const add = (term, value, cls) => {
@@ -344,6 +354,8 @@ class AssistantTurn {
       meta.append(el("dt", {}, term), el("dd", { class: cls }, String(value)));
     };
     add("Document", citation.title);
+    add("Outlet", citation.outlet);
+    add("Published", citation.published);
     add("Section", citation.section);
     add("Page", citation.page);
     add("File", citation.source, "source-path");
