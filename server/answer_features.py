@@ -77,55 +77,90 @@ def candidates(
     """Every distinct sentence of the passages with its rank features; a sentence repeated
     in a later passage (an overlap, the same wire story in two outlets) counts once."""
     split = [split_sentences(p.chunk.text) for p in passages]
-    all_sentences = list(dict.fromkeys(s for sentences in split for s in sentences))
-    if not all_sentences:
+    placed = _distinct_sentences(split)
+    if not placed:
         return []
-    vectors = dict(zip(all_sentences, encoder.encode(all_sentences), strict=True))
+    unique = list(dict.fromkeys(s for sentences in split for s in sentences))
+    vectors = dict(zip(unique, encoder.encode(unique), strict=True))
     query = np.asarray(query_vector, dtype=np.float32)
+    terms = question_terms(question, term_weights)
+    by_passage = _passage_features(passages, split, terms, vectors, query)
+    texts = [sentence for _, _, sentence in placed]
+    by_sentence = _sentence_features(question, kind, texts, terms, vectors, query)
+    return [
+        Candidate(
+            rank,
+            index,
+            sentence,
+            {
+                **by_sentence[n],
+                **by_passage[rank],
+                "document_lead": float(index == 0 and passages[rank].chunk.position == 0),
+            },
+        )
+        for n, (rank, index, sentence) in enumerate(placed)
+    ]
+
+
+def _distinct_sentences(split: list[list[str]]) -> list[tuple[int, int, str]]:
+    """(passage rank, index in the passage, sentence), each text once, where it first is."""
     seen: set[str] = set()
-    placed: list[tuple[int, int, str]] = []
+    placed = []
     for rank, sentences in enumerate(split):
         for index, sentence in enumerate(sentences):
             key = _normalised(sentence)
             if key not in seen:
                 seen.add(key)
                 placed.append((rank, index, sentence))
-    terms = question_terms(question, term_weights)
-    contexts = [passage_context(p) for p in passages]
-    texts = [s for _, _, s in placed]
-    coverages = term_coverages(terms, contexts + texts)
-    passage_cov, sentence_cov = coverages[: len(contexts)], coverages[len(contexts) :]
-    passage_sim = [_passage_similarity(sentences, vectors, query) for sentences in split]
+    return placed
+
+
+def _passage_features(
+    passages: list[Passage],
+    split: list[list[str]],
+    terms: dict[str, float],
+    vectors: dict[str, np.ndarray],
+    query: np.ndarray,
+) -> list[dict[str, float]]:
+    coverages = term_coverages(terms, [passage_context(p) for p in passages])
     staleness = _staleness(passages)
-    sentence_sim = [float(vectors[s] @ query) for s in texts]
+    return [
+        {
+            "passage_similarity": _passage_similarity(split[rank], vectors, query),
+            "passage_coverage": coverages[rank],
+            "passage_rank": 1.0 / (1 + rank),
+            "staleness": staleness[rank],
+        }
+        for rank in range(len(passages))
+    ]
+
+
+def _sentence_features(
+    question: str,
+    kind: AnswerType,
+    texts: list[str],
+    terms: dict[str, float],
+    vectors: dict[str, np.ndarray],
+    query: np.ndarray,
+) -> list[dict[str, float]]:
+    similarity = [float(vectors[s] @ query) for s in texts]
+    coverage = term_coverages(terms, texts)
     new_terms = _new_term_shares(texts, terms)
     question_words = set(question.lower().split())
-    rows = []
-    for n, (rank, index, sentence) in enumerate(placed):
-        rows.append(
-            Candidate(
-                rank,
-                index,
-                sentence,
-                {
-                    "sentence_similarity": sentence_sim[n],
-                    "passage_similarity": passage_sim[rank],
-                    "similarity_gap": sentence_sim[n] - max(sentence_sim),
-                    "sentence_coverage": sentence_cov[n],
-                    "passage_coverage": passage_cov[rank],
-                    "coverage_gap": sentence_cov[n] - max(sentence_cov),
-                    "new_terms": new_terms[n],
-                    "passage_rank": 1.0 / (1 + rank),
-                    "document_lead": float(index == 0 and passages[rank].chunk.position == 0),
-                    "log_words": math.log1p(len(sentence.split())),
-                    "has_digit": float(bool(_DIGIT.search(sentence))),
-                    "new_capitalised": float(_names_new_capitalised(sentence, question_words)),
-                    "asks_type": float(kind is not AnswerType.NONE),
-                    "staleness": staleness[rank],
-                },
-            )
-        )
-    return rows
+    return [
+        {
+            "sentence_similarity": similarity[n],
+            "similarity_gap": similarity[n] - max(similarity),
+            "sentence_coverage": coverage[n],
+            "coverage_gap": coverage[n] - max(coverage),
+            "new_terms": new_terms[n],
+            "log_words": math.log1p(len(sentence.split())),
+            "has_digit": float(bool(_DIGIT.search(sentence))),
+            "new_capitalised": float(_names_new_capitalised(sentence, question_words)),
+            "asks_type": float(kind is not AnswerType.NONE),
+        }
+        for n, sentence in enumerate(texts)
+    ]
 
 
 def with_entities(
