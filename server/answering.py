@@ -22,8 +22,8 @@ from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
-_DECIDED = 5  # best-ranked candidates whose entities are read before deciding
-_RELATIVE_PROBABILITY = 0.8  # further sentences must be this likely next to the best one
+DECIDED_CANDIDATES = 5  # best-ranked candidates whose entities are read before deciding
+RELATIVE_PROBABILITY = 0.8  # further sentences must be this likely next to the best one
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,9 @@ class ExtractiveAnswerer:
         # The kind of answer is what the latest question asks for ("What analysis will be
         # done on them?" after "Where were the remains found?" asks for no place).
         decision = self.decide(standalone, replace(retrieval, passages=passages), question)
-        if not decision.ranked or decision.ranked[0].probability < decision.threshold:
+        # Compared as reported (`confidence`), so an evaluation that moves the threshold
+        # over reported confidences gives exactly the answers served.
+        if not decision.ranked or round(decision.ranked[0].probability, 4) < decision.threshold:
             return self.no_answer(question, retrieval.passages, decision)
         return _compose(question, decision, passages, self._policy.max_sentences)
 
@@ -97,7 +99,7 @@ class ExtractiveAnswerer:
         tagger = self._tagger()
         if tagger is None or not ranked:
             return Decision(kind, ranked, self._threshold(self._models.rank))
-        best = [s.candidate for s in ranked[:_DECIDED]]
+        best = [s.candidate for s in ranked[:DECIDED_CANDIDATES]]
         top = with_entities(question, kind, best, tagger, retrieval.passages)
         return Decision(
             kind, _scored(self._models.answer, top), self._threshold(self._models.answer)
@@ -136,7 +138,7 @@ def _scored(model: LogisticModel, found: list[Candidate]) -> list[Scored]:
 
 
 def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
+    return None if value is None else round(value, 4)  # as `confidence` reports it
 
 
 def distinct_passages(passages: list[Passage]) -> list[Passage]:
@@ -156,7 +158,7 @@ def _compose(question: str, decision: Decision, passages: list[Passage], most: i
     """The best sentence and those nearly as likely, in reading order (document, position),
     each followed by its marker; led by the short answer when one is stated."""
     best = decision.ranked[0].probability
-    chosen = [s for s in decision.ranked if s.probability >= best * _RELATIVE_PROBABILITY][:most]
+    chosen = [s for s in decision.ranked if s.probability >= best * RELATIVE_PROBABILITY][:most]
     labels = wanted_labels(decision.kind, question)
     chosen += _disagreeing(decision, chosen, labels, question, passages, most)
     numbers = _marker_numbers([s.candidate for s in chosen], passages)

@@ -40,7 +40,11 @@ from server.answer_features import (  # noqa: E402
 )
 from server.answer_model import LogisticModel  # noqa: E402
 from server.answer_types import answer_type, entity_tagger  # noqa: E402
-from server.answering import distinct_passages  # noqa: E402
+from server.answering import (  # noqa: E402
+    DECIDED_CANDIDATES,
+    RELATIVE_PROBABILITY,
+    distinct_passages,
+)
 from server.components import Reader, build_reader, ingest  # noqa: E402
 from server.evaluation import (  # noqa: E402
     NEWS_CORPUS,
@@ -53,9 +57,8 @@ from server.evaluation import (  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
 ALL_FEATURES = RANK_FEATURES + ENTITY_FEATURES
-DECIDED = 5  # as server/answering.py: the best-ranked candidates the answer model reads
-RELATIVE = 0.8  # as server/answering.py: further sentences this likely next to the best
-MAX_SENTENCES = 3
+DECIDED, RELATIVE = DECIDED_CANDIDATES, RELATIVE_PROBABILITY  # as answers are decided
+MAX_SENTENCES = 3  # SUMMIT_ANSWER_MAX_SENTENCES' default
 
 
 @dataclass
