@@ -76,14 +76,14 @@ def candidates(
 ) -> list[Candidate]:
     """Every distinct sentence of the passages with its rank features; a sentence repeated
     in a later passage (an overlap, the same wire story in two outlets) counts once."""
+    terms = question_terms(question, term_weights)
     split = [split_sentences(p.chunk.text) for p in passages]
     placed = _distinct_sentences(split)
-    if not placed:
+    if not terms or not placed:  # a question of stop words alone names nothing to find
         return []
     unique = list(dict.fromkeys(s for sentences in split for s in sentences))
     vectors = dict(zip(unique, encoder.encode(unique), strict=True))
     query = np.asarray(query_vector, dtype=np.float32)
-    terms = question_terms(question, term_weights)
     by_passage = _passage_features(passages, split, terms, vectors, query)
     texts = [sentence for _, _, sentence in placed]
     by_sentence = _sentence_features(question, kind, texts, terms, vectors, query)

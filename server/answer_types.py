@@ -43,8 +43,9 @@ ENTITY_LABELS: dict[AnswerType, frozenset[str]] = {
     ),
     AnswerType.NONE: frozenset(),
 }
-# "who" asks for a person, or for a team, party or company ("Who won the league?").
-_WHO_LABELS = ENTITY_LABELS[AnswerType.PERSON] | ENTITY_LABELS[AnswerType.ORGANIZATION]
+# "who" asks for a person, or for a team, party or company ("Who won the league?"); not
+# for a nationality ("South Korean").
+_WHO_LABELS = ENTITY_LABELS[AnswerType.PERSON] | frozenset({"ORG"})
 
 # The noun after "which" / "what" that names the kind of answer ("which Latin American
 # country", "what company"): question words, not a list of answers.
