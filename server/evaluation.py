@@ -21,6 +21,7 @@ import statistics
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -87,7 +88,8 @@ class QAReport(BaseModel):
     outcomes: list[QAOutcome]
 
 
-class Asker(BaseModel, arbitrary_types_allowed=True):
+@dataclass(frozen=True)
+class Asker:
     """How an evaluation reaches the assistant: ask(question, exclude) answering at
     threshold 0, and the threshold that is served."""
 
@@ -126,18 +128,18 @@ def _records(path: Path) -> Iterator[dict[str, object]]:
 
 
 def _news_item(record: dict[str, object]) -> QAItem:
-    try:
-        answerable = bool(record["answerable"])
-        return QAItem(
-            question=str(record["question"]),
-            answers=[str(record["answer"])],
-            answerable=answerable,
-            # Not found in the articles, yet perhaps stated in other words: not scored.
-            kind="news" if answerable else UNSCORED,
-            answer_docs=[str(d) for d in record.get("answer_docs") or []],  # type: ignore[attr-defined]
-        )
-    except (KeyError, TypeError) as exc:
-        raise SummitError("A news question lacks question, answer or answerable.") from exc
+    docs = record.get("answer_docs") or []
+    if "question" not in record or "answer" not in record or not isinstance(docs, list):
+        raise SummitError("A news question lacks its question, answer or answer_docs.")
+    answerable = bool(record.get("answerable"))
+    return QAItem(
+        question=str(record["question"]),
+        answers=[str(record["answer"])],
+        answerable=answerable,
+        # Not found in the articles, yet perhaps stated in other words: not scored.
+        kind="news" if answerable else UNSCORED,
+        answer_docs=[str(d) for d in docs],
+    )
 
 
 def evaluate_qa(asker: Asker, items: list[QAItem], rejection: bool = True) -> QAReport:
