@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from server.condense import RuleCondenser
+from server.document_dates import EVERY_DOCUMENT, Scope
 from server.errors import EmptyQuestionError, SummitError
 from server.models import (
     Answer,
@@ -65,16 +66,16 @@ class Assistant:
         self._max_history = max_history_turns
 
     def ask(
-        self, question: str, history: Sequence[Turn] = (), exclude: frozenset[str] = frozenset()
+        self, question: str, history: Sequence[Turn] = (), scope: Scope = EVERY_DOCUMENT
     ) -> Answer:
-        """The answer; documents in `exclude` are answered from as if they were not stored."""
-        for event in self.ask_stream(question, history, exclude):
+        """The answer from the documents in scope (by default all of them)."""
+        for event in self.ask_stream(question, history, scope):
             if isinstance(event, DoneEvent):
                 return event.answer
         raise RuntimeError("the answerer ended without an answer")
 
     def ask_stream(
-        self, question: str, history: Sequence[Turn] = (), exclude: frozenset[str] = frozenset()
+        self, question: str, history: Sequence[Turn] = (), scope: Scope = EVERY_DOCUMENT
     ) -> Iterator[AnswerEvent]:
         """The answer as events: its citations, the text in pieces, then the whole answer.
 
@@ -84,7 +85,7 @@ class Assistant:
         question = self._clean(question)
         recent = _valid_turns(history)[-self._max_history :] if self._max_history else []
         standalone = self._condenser.standalone(question, recent)
-        retrieval = self._retriever.retrieve(standalone, self._answerer.passages_read, exclude)
+        retrieval = self._retriever.retrieve(standalone, self._answerer.passages_read, scope)
         yield from self._answerer.stream(question, standalone, retrieval)
 
     def search(self, query: str, k: int = 10) -> SearchResponse:

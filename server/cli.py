@@ -1,5 +1,6 @@
 """The command line: parses input, calls the core, formats output. Nothing else."""
 
+import datetime
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -145,19 +146,30 @@ def ask(
         str | None, typer.Argument(help="The question; without it, one a line from stdin.")
     ] = None,
     store: StoreOption = None,
+    as_of: Annotated[
+        datetime.datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Answer as of this day: from the documents published in the two weeks "
+            "before it (and those without a date).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question with cited passages (JSON Lines with --json when reading stdin)."""
     from server.components import build_assistant
+    from server.document_dates import Scope
 
     settings = _settings(store)
     assistant = _load(lambda: build_assistant(settings, _notify), question, settings)
+    scope = Scope(as_of=as_of.date() if as_of else None)
 
     def show(line: str) -> None:
         if as_json:
-            print(assistant.ask(line).model_dump_json())
+            print(assistant.ask(line, scope=scope).model_dump_json())
         else:
-            render.print_answer_stream(out, assistant.ask_stream(line))
+            render.print_answer_stream(out, assistant.ask_stream(line, scope=scope))
             out.print()
 
     _each_input(question, show)
@@ -283,6 +295,12 @@ def eval_qa(
             "beside SUMMIT_STORE).",
         ),
     ] = None,
+    undated: Annotated[
+        bool,
+        typer.Option(
+            "--undated", help="Ask every question as of no date, even where the set dates it."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Answer every question of a set and score the answers strictly: right, wrong, refused,
@@ -294,7 +312,7 @@ def eval_qa(
     if question_set.is_dir() and store is None:
         settings = settings.model_copy(update={"store": eval_store_of(settings, question_set)})
     with _user_errors():
-        report = evaluate_answers(settings, question_set, _notify)
+        report = evaluate_answers(settings, question_set, _notify, dated=not undated)
     if as_json:
         print(report.model_dump_json())
     else:

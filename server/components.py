@@ -249,7 +249,7 @@ def refresh_retriever(settings: Settings, retriever: HybridRetriever) -> bool:
 
 
 def evaluate_answers(
-    settings: Settings, question_set: Path, notify: Notify | None = None
+    settings: Settings, question_set: Path, notify: Notify | None = None, dated: bool = True
 ) -> QAReport:
     """Strict answer quality over a question set (server/evaluation.py). A news QA folder's
     corpus is first ingested into the store given (nothing is re-embedded when unchanged)."""
@@ -260,8 +260,8 @@ def evaluate_answers(
     # Every answer given, with its confidence: the served answer is the same one when the
     # confidence reaches the served threshold, a refusal otherwise.
     assistant = build_assistant(settings.model_copy(update={"answer_threshold": 0.0}), notify)
-    asker = Asker(ask=lambda q, exclude: assistant.ask(q, exclude=exclude), threshold=served)
-    return evaluate_qa(asker, items)
+    asker = Asker(ask=lambda q, scope: assistant.ask(q, scope=scope), threshold=served)
+    return evaluate_qa(asker, items, dated=dated)
 
 
 def eval_store_of(settings: Settings, dataset: Path) -> Path:

@@ -14,6 +14,7 @@ risk-coverage table. Questions with `answer_docs` are also asked with those docu
 out, where the right reply is a refusal (negative rejection, as in RGB: Chen et al. 2024).
 """
 
+import datetime
 import json
 import math
 import re
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from server.document_dates import Scope
 from server.errors import SummitError
 from server.models import Answer
 
@@ -41,6 +43,7 @@ class QAItem(BaseModel):
     answerable: bool
     kind: str | None = None
     answer_docs: list[str] = []  # documents holding the answer: left out for rejection
+    date: datetime.date | None = None  # when it was asked: answered as of that day
 
 
 class QAOutcome(BaseModel):
@@ -90,10 +93,10 @@ class QAReport(BaseModel):
 
 @dataclass(frozen=True)
 class Asker:
-    """How an evaluation reaches the assistant: ask(question, exclude) answering at
+    """How an evaluation reaches the assistant: ask(question, scope) answering at
     threshold 0, and the threshold that is served."""
 
-    ask: Callable[[str, frozenset[str]], Answer]
+    ask: Callable[[str, Scope], Answer]
     threshold: float
 
 
@@ -139,11 +142,22 @@ def _news_item(record: dict[str, object]) -> QAItem:
         # Not found in the articles, yet perhaps stated in other words: not scored.
         kind="news" if answerable else UNSCORED,
         answer_docs=[str(d) for d in docs],
+        date=_date_of(record.get("date")),
     )
 
 
-def evaluate_qa(asker: Asker, items: list[QAItem], rejection: bool = True) -> QAReport:
-    outcomes = [_outcome(asker, item, rejection) for item in items]
+def _date_of(value: object) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError as exc:
+        raise SummitError(f"A question's date is not a date: {value!r}.") from exc
+
+
+def evaluate_qa(
+    asker: Asker, items: list[QAItem], rejection: bool = True, dated: bool = True
+) -> QAReport:
+    """With `dated`, a question that has a date is answered as of that day."""
+    outcomes = [_outcome(asker, item, rejection, dated) for item in items]
     scored = [o for o in outcomes if o.kind != UNSCORED]
     answerable = [o for o in scored if o.answerable]
     unanswerable = [o for o in scored if not o.answerable]
@@ -177,13 +191,14 @@ def evaluate_qa(asker: Asker, items: list[QAItem], rejection: bool = True) -> QA
     )
 
 
-def _outcome(asker: Asker, item: QAItem, rejection: bool) -> QAOutcome:
+def _outcome(asker: Asker, item: QAItem, rejection: bool, dated: bool) -> QAOutcome:
+    as_of = item.date if dated else None
     started = time.perf_counter()
-    answer = asker.ask(item.question, frozenset())
+    answer = asker.ask(item.question, Scope(as_of=as_of))
     seconds = time.perf_counter() - started
     rejected = None
     if rejection and item.answerable and item.answer_docs:
-        without = asker.ask(item.question, frozenset(item.answer_docs))
+        without = asker.ask(item.question, Scope(frozenset(item.answer_docs), as_of))
         rejected = not _answered_at(without, asker.threshold)
     return QAOutcome(
         question=item.question,

@@ -99,13 +99,16 @@ class LexicalIndex:
             retriever.index(tokens, show_progress=False)
         return cls(retriever, chunk_ids, dict(doc_freq), version)
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Chunk ids and BM25 scores, best first; empty when no query term is indexed."""
+    def search(self, query: str, k: int, mask: Any = None) -> list[tuple[str, float]]:
+        """Chunk ids and BM25 scores, best first; empty when no query term is indexed.
+        `mask` (one number a chunk, in chunk_ids order) zeroes the chunks it marks 0."""
         terms = [t for t in analyze([query])[0] if t in self._doc_freq]
         k = min(k, len(self.chunk_ids))
         if not terms or k <= 0:
             return []
-        results, scores = self._retriever.retrieve([terms], k=k, show_progress=False, n_threads=1)
+        results, scores = self._retriever.retrieve(
+            [terms], k=k, show_progress=False, n_threads=1, weight_mask=mask
+        )
         return [
             (self.chunk_ids[int(i)], float(s))
             for i, s in zip(results[0], scores[0], strict=True)

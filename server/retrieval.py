@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from ingest.documents import Chunk
+from server.document_dates import EVERY_DOCUMENT, DocumentDates, Scope
 from server.embeddings import SentenceEmbedder
 from server.lexical import LexicalIndex, analyze
 from server.store import ChunkStore
@@ -39,20 +40,19 @@ class HybridRetriever:
         self._candidates = candidates
         self._rrf_k = rrf_k
         self.generation = ""  # the store's generation these indexes reflect
+        self._dates = DocumentDates()  # read on the first scoped question
 
-    def retrieve(self, query: str, k: int, exclude: frozenset[str] = frozenset()) -> Retrieval:
-        """The k best passages; documents in `exclude` are left out as if not stored (the
-        evaluation asks with the articles that hold an answer removed)."""
+    def retrieve(self, query: str, k: int, scope: Scope = EVERY_DOCUMENT) -> Retrieval:
+        """The k best passages of the documents in scope, searched as if no other were
+        stored (the evaluation leaves out the articles that hold an answer; a question asked
+        as of a date reads the news of the days before it)."""
         vector = self.embedder.embed_query(query)
         pool = max(self._candidates, k)
         store, lexical_index = self.store, self.lexical  # one generation throughout
-        dense = store.dense_search(vector, pool, exclude)
-        left_out = store.chunk_ids_of_documents(exclude)
-        lexical = [
-            (chunk_id, score)
-            for chunk_id, score in lexical_index.search(query, pool + len(left_out))
-            if chunk_id not in left_out
-        ][:pool]
+        only = self._dates.only(store, scope)
+        dense = store.dense_search(vector, pool, scope.exclude, only)
+        mask = self._dates.lexical_mask(store, lexical_index.chunk_ids, scope, only)
+        lexical = lexical_index.search(query, pool, mask)
         fused = reciprocal_rank_fusion(
             [[c.chunk_id for c, _ in dense], [chunk_id for chunk_id, _ in lexical]], self._rrf_k
         )

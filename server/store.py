@@ -174,15 +174,6 @@ class ChunkStore:
             by_doc.setdefault(str(meta["doc_id"]), set()).add(chunk_id)
         return by_doc
 
-    def chunk_ids_of_documents(self, doc_ids: Iterable[str]) -> set[str]:
-        wanted = sorted(doc_ids)
-        if not wanted:
-            return set()
-        with _reaching_store():
-            where: Any = {"doc_id": {"$in": wanted}}
-            page = self._collection.get(where=where, include=[])
-        return set(page["ids"])
-
     def sources(self) -> set[str]:
         return {str(meta["source"]) for _, _, meta in self.records(include_text=False)}
 
@@ -226,13 +217,21 @@ class ChunkStore:
         return [found[chunk_id] for chunk_id in chunk_ids if chunk_id in found]
 
     def dense_search(
-        self, vector: list[float], k: int, exclude: frozenset[str] = frozenset()
+        self,
+        vector: list[float],
+        k: int,
+        exclude: frozenset[str] = frozenset(),
+        only: frozenset[str] | None = None,
     ) -> list[tuple[Chunk, float]]:
         """The k nearest chunks with their cosine similarity, best first; chunks of the
-        documents in `exclude` are not searched."""
-        if k <= 0:  # an empty collection simply has no hits
+        documents in `exclude` are not searched, nor, when `only` is given, of any other."""
+        if k <= 0 or only == frozenset():  # an empty collection simply has no hits
             return []
-        where: Any = {"doc_id": {"$nin": sorted(exclude)}} if exclude else None
+        where: Any = None
+        if only is not None:
+            where = {"doc_id": {"$in": sorted(only - exclude)}}
+        elif exclude:
+            where = {"doc_id": {"$nin": sorted(exclude)}}
         with _reaching_store():
             hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
                 vector, k=k, filter=where

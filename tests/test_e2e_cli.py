@@ -194,9 +194,9 @@ def test_article_questions_meet_the_quality_floor(store: Path, tmp_path: Path) -
     code, out, _ = run("eval", "qa", str(both), "--json", "--store", str(store))
     report = json.loads(out)
     assert code == 0 and report["questions"] == 52 and report["answerable"] == 30
-    assert report["right"]["share"] >= 0.6 and report["precision"]["share"] >= 0.9
+    assert report["right"]["share"] >= 0.7 and report["precision"]["share"] >= 0.9
     assert report["refusal_by_kind"]["off_topic"]["share"] == 1.0
-    assert report["refusal_by_kind"]["near_miss"]["share"] >= 0.8
+    assert report["refusal_by_kind"]["near_miss"]["share"] >= 0.6
     assert report["risk_coverage"][0]["coverage"] == 1.0
 
 
@@ -212,3 +212,24 @@ def test_a_model_backend_without_a_model_name_is_one_line(monkeypatch: pytest.Mo
     code, _, err = run("ask", "Where was the summit held?")
     assert code == 2 and err.count("\n") == 1
     assert "SUMMIT_LLM=openai needs SUMMIT_LLM_MODEL" in err
+
+
+def test_asked_as_of_a_day_undated_documents_still_answer(store: Path) -> None:
+    """The bundled article has no date: a question asked as of a day still reads it."""
+    code, out, _ = run(
+        "ask",
+        "--as-of",
+        "2025-11-14",
+        "Where was the summit held?",
+        "--json",
+        "--store",
+        str(store),
+    )
+    assert code == 0
+    answer = Answer.model_validate_json(out)
+    assert answer.answered and answer.short_answer == "Nara"
+
+
+def test_a_day_that_is_not_a_date_is_a_clear_error() -> None:
+    code, _, err = run("ask", "--as-of", "last week", "Where?")
+    assert code == 2 and "--as-of" in err and "Traceback" not in err

@@ -1,11 +1,13 @@
 """Strict answer scoring: what counts as right, wrong and refused, the intervals, the
 risk-coverage table, negative rejection, and the news QA folder layout."""
 
+import datetime
 import json
 from pathlib import Path
 
 import pytest
 
+from server.document_dates import Scope
 from server.errors import SummitError
 from server.evaluation import (
     UNSCORED,
@@ -78,9 +80,9 @@ def test_answers_are_scored_at_the_served_threshold_and_along_the_risk_coverage_
 
 
 def test_with_the_answer_documents_left_out_a_refusal_is_right() -> None:
-    def ask(question: str, exclude: frozenset[str]) -> Answer:
-        if exclude:
-            assert exclude == {"doc-1"}
+    def ask(question: str, scope: Scope) -> Answer:
+        if scope.exclude:
+            assert scope.exclude == {"doc-1"}
             return answer("Nagoya [1]", "Nagoya", confidence=0.1)
         return answer("Nara [1]", "Nara", confidence=0.9)
 
@@ -104,11 +106,25 @@ def test_a_news_folder_is_read_with_unanswerable_questions_left_unscored(tmp_pat
     (tmp_path / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions))
     items = load_question_set(tmp_path)
     assert items[0].answers == ["Madonna"] and items[0].answer_docs == ["x"]
+    assert items[0].date == datetime.date(2023, 1, 19) and items[1].date is None
     assert items[1].kind == UNSCORED
     report = evaluate_qa(
         Asker(ask=lambda q, _: answer("Madonna [1]", "Madonna"), threshold=0.5), items
     )
     assert report.answerable == 1 and report.refusal is None
+
+
+def test_a_dated_question_is_asked_as_of_its_date_unless_told_otherwise() -> None:
+    seen: list[datetime.date | None] = []
+
+    def ask(question: str, scope: Scope) -> Answer:
+        seen.append(scope.as_of)
+        return answer("Nara [1]", "Nara")
+
+    item = QAItem(question="q", answers=["Nara"], answerable=True, date=datetime.date(2024, 3, 1))
+    evaluate_qa(Asker(ask=ask, threshold=0.5), [item])
+    evaluate_qa(Asker(ask=ask, threshold=0.5), [item], dated=False)
+    assert seen == [datetime.date(2024, 3, 1), None]
 
 
 def test_a_broken_question_set_names_its_line(tmp_path: Path) -> None:

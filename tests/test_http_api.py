@@ -119,7 +119,7 @@ class FailingAssistant(Assistant):
         self.__dict__.update(inner.__dict__)
 
     def ask_stream(
-        self, question: str, history: object = (), exclude: object = frozenset()
+        self, question: str, history: object = (), scope: object = None
     ) -> Iterator[AnswerEvent]:
         yield CitationsEvent(answered=False, citations=[])
         raise StoreUnavailableError("The store went away.")
@@ -289,7 +289,7 @@ class HeldAssistant(Assistant):
         self.started = threading.Semaphore(0)
 
     def ask_stream(
-        self, question: str, history: object = (), exclude: object = frozenset()
+        self, question: str, history: object = (), scope: object = None
     ) -> Iterator[AnswerEvent]:
         self.started.release()
         self.release.wait(30)
@@ -313,3 +313,13 @@ def test_requests_past_the_concurrency_limit_get_503_with_retry_after(core: Assi
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
         assert "busy" in refused.json()["detail"]
         assert httpx.post(url, json={"message": "Where?"}).status_code == 200, "slots come back"
+
+
+def test_chat_as_of_a_day_reads_undated_documents_and_refuses_a_bad_day(
+    client: TestClient,
+) -> None:
+    message = "Where was the summit held?"
+    answered = client.post("/chat", json={"message": message, "as_of": "2024-03-01"})
+    assert answered.status_code == 200 and "Nara" in answered.json()["answer"]
+    bad = client.post("/chat", json={"message": message, "as_of": "last week"})
+    assert bad.status_code == 422 and "detail" in bad.json()

@@ -22,7 +22,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 def chat(request: Request, body: ChatRequest) -> Answer:
     """Answer a message, using the history for follow-ups."""
     deps.check_question(request, body.message, body.history)
-    return deps.assistant(request).ask(body.message, body.history)
+    return deps.assistant(request).ask(body.message, body.history, body.scope)
 
 
 @router.post(
@@ -43,7 +43,7 @@ async def chat_stream(request: Request, body: ChatRequest) -> StreamingResponse:
 
 
 def _chat_events(assistant: Assistant, body: ChatRequest) -> Iterator[str]:
-    for item in assistant.ask_stream(body.message, body.history):
+    for item in assistant.ask_stream(body.message, body.history, body.scope):
         if isinstance(item, CitationsEvent):
             yield event("citations", item.model_dump(mode="json", exclude={"type"}))
         elif isinstance(item, DeltaEvent):

@@ -1,10 +1,12 @@
 """Request and response bodies of the HTTP API (the answer JSON itself is server.models)."""
 
+import datetime
 import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.document_dates import Scope
 from server.models import Citation, Turn
 
 
@@ -13,6 +15,15 @@ class ChatRequest(BaseModel):
     history: list[Turn] = Field(
         default_factory=list, description="Earlier messages, oldest first; follow-ups use them."
     )
+    as_of: datetime.date | None = Field(
+        default=None,
+        description="Answer as of this day (YYYY-MM-DD): from the documents published in the "
+        "two weeks before it, and those without a date.",
+    )
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(as_of=self.as_of)
 
 
 class Readiness(BaseModel):

