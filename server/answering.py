@@ -160,7 +160,7 @@ def _compose(question: str, decision: Decision, passages: list[Passage], most: i
     best = decision.ranked[0].probability
     chosen = [s for s in decision.ranked if s.probability >= best * RELATIVE_PROBABILITY][:most]
     labels = wanted_labels(decision.kind, question)
-    chosen += _disagreeing(decision, chosen, labels, question, passages, most)
+    chosen += _disagreeing(decision, chosen, labels, question, passages)
     numbers = _marker_numbers([s.candidate for s in chosen], passages)
     quoted = [
         f"{c.sentence} [{numbers[c.passage_rank]}]"
@@ -216,16 +216,17 @@ def _disagreeing(
     labels: frozenset[str],
     question: str,
     passages: list[Passage],
-    most: int,
 ) -> list[Scored]:
-    """For a number or a date: a sentence of another document that would answer on its own
-    and states a different value, so the reader sees both instead of one picked silently."""
-    if decision.kind not in (AnswerType.NUMBER, AnswerType.DATE) or len(chosen) >= most + 1:
+    """For a number or a date: a sentence nearly as likely as the best, of another
+    document, that states a different value, though the limit of sentences left it out; so
+    the reader sees both values instead of one picked silently."""
+    if decision.kind not in (AnswerType.NUMBER, AnswerType.DATE) or not chosen:
         return []
+    floor = chosen[0].probability * RELATIVE_PROBABILITY
     values = {_stated(s, labels, question) for s in chosen} - {None}
     docs = {passages[s.candidate.passage_rank].chunk.doc_id for s in chosen}
     for scored in decision.ranked:
-        if scored in chosen or scored.probability < decision.threshold:
+        if scored in chosen or scored.probability < floor:
             continue
         value = _stated(scored, labels, question)
         doc = passages[scored.candidate.passage_rank].chunk.doc_id

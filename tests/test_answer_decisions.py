@@ -39,6 +39,7 @@ def answer_of(
     docs: list[Doc],
     threshold: float | None = None,
     tagger: Any = entity_tagger,
+    max_sentences: int = 3,
 ) -> Answer:
     """The answer over these (doc id, text[, metadata]) passages, ranked as given, with the
     background passages in the index so word weights come from a corpus."""
@@ -53,7 +54,7 @@ def answer_of(
         [Passage(c, 1.0 / (1 + n), None) for n, c in enumerate(chunks)],
         index.term_weights(analyze([question])[0]),
     )
-    policy = AnswerPolicy(passages=5, max_sentences=3, threshold=threshold)
+    policy = AnswerPolicy(passages=5, max_sentences=max_sentences, threshold=threshold)
     answerer = ExtractiveAnswerer(CachedEncoder(embedder, 1000), PROMPTS, policy, tagger=tagger)
     return answerer.answer(question, question, retrieval)
 
@@ -149,7 +150,11 @@ def test_the_same_passage_from_two_documents_is_quoted_and_cited_once(
     assert [c.doc_id for c in answer.citations] == ["outlet-a"]
 
 
-def test_sources_that_disagree_on_a_figure_are_both_shown(embedder: SentenceEmbedder) -> None:
+@pytest.mark.parametrize("max_sentences", [3, 1])
+def test_sources_that_disagree_on_a_figure_are_both_shown(
+    embedder: SentenceEmbedder, max_sentences: int
+) -> None:
+    """Also when one sentence would otherwise be quoted: a figure is not picked silently."""
     answer = answer_of(
         embedder,
         "How many people were injured in the Harbin factory fire?",
@@ -157,6 +162,7 @@ def test_sources_that_disagree_on_a_figure_are_both_shown(embedder: SentenceEmbe
             ("a", "At least 12 people were injured in the Harbin factory fire, police said."),
             ("b", "The Harbin factory fire injured 19 people, according to local media."),
         ],
+        max_sentences=max_sentences,
     )
     assert answer.answered
     assert answer.short_answer is not None
