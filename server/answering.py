@@ -18,6 +18,7 @@ from server.answer_types import AnswerType, EntityTagger, answer_type, entity_ta
 from server.document_meta import outlet_of, published_of
 from server.embeddings import CachedEncoder
 from server.models import Answer, AnswerEvent, Citation, CitationsEvent, DeltaEvent, DoneEvent
+from server.plaintext import with_short_answer
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
 
@@ -170,7 +171,7 @@ def _compose(question: str, decision: Decision, passages: list[Passage], most: i
     text = " ".join(quoted)
     return Answer(
         question=question,
-        answer=f"{short} — {text}" if short else text,
+        answer=with_short_answer(short, text),
         answered=True,
         citations=[citation_of(n, passages[rank]) for rank, n in numbers.items()],
         short_answer=short,

@@ -33,6 +33,22 @@ def check_notes(answer: Answer) -> list[str]:
     return notes
 
 
+SHORT_ANSWER_SEPARATOR = " — "  # between the short answer and the quoted sentences
+
+
+def with_short_answer(short: str | None, text: str) -> str:
+    """The answer text, led by the short answer when there is one."""
+    return f"{short}{SHORT_ANSWER_SEPARATOR}{text}" if short else text
+
+
+def split_short_answer(answer: Answer) -> tuple[str | None, str]:
+    """(the short answer leading the text, the rest), or (None, the whole text)."""
+    lead = f"{answer.short_answer}{SHORT_ANSWER_SEPARATOR}" if answer.short_answer else ""
+    if lead and answer.answer.startswith(lead):
+        return answer.short_answer, answer.answer[len(lead) :]
+    return None, answer.answer
+
+
 def citation_label(citation: Citation) -> str:
     """Title (or source), outlet and date, section and page, as a reader would name the
     passage."""

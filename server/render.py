@@ -14,12 +14,11 @@ if TYPE_CHECKING:  # importing these pulls in the model and store libraries
 
 
 def print_answer(console: Console, answer: "Answer") -> None:
-    lead = f"{answer.short_answer} — " if answer.short_answer else ""
-    if lead and answer.answer.startswith(lead):
-        rest = answer.answer[len(lead) :]
-        console.print(f"[bold]{escape(answer.short_answer or '')}[/bold] — {escape(rest)}")
-    else:
-        console.print(escape(answer.answer))
+    from server.plaintext import SHORT_ANSWER_SEPARATOR, split_short_answer
+
+    short, rest = split_short_answer(answer)
+    lead = f"[bold]{escape(short)}[/bold]{SHORT_ANSWER_SEPARATOR}" if short else ""
+    console.print(lead + escape(rest))
     _print_after_text(console, answer)
 
 

@@ -4,7 +4,13 @@ Kit, and a plain-text fallback for notifications."""
 from typing import Any
 
 from server.models import Answer, Citation
-from server.plaintext import answer_as_text, check_notes, citation_label
+from server.plaintext import (
+    SHORT_ANSWER_SEPARATOR,
+    answer_as_text,
+    check_notes,
+    citation_label,
+    split_short_answer,
+)
 
 _QUOTE_CHARS = 280
 _SECTION_CHARS = 2900  # Slack refuses section text over 3,000 characters
@@ -29,11 +35,9 @@ def answer_message(answer: Answer) -> dict[str, Any]:
 
 def _answer_text(answer: Answer) -> str:
     """The answer in mrkdwn, its leading short answer in bold."""
-    lead = f"{answer.short_answer} — " if answer.short_answer else ""
-    if lead and answer.answer.startswith(lead):
-        rest = answer.answer[len(lead) :]
-        return f"*{escape(answer.short_answer or '')}* — {escape(rest)}"
-    return escape(answer.answer)
+    short, rest = split_short_answer(answer)
+    lead = f"*{escape(short)}*{SHORT_ANSWER_SEPARATOR}" if short else ""
+    return lead + escape(rest)
 
 
 def notice_message(text: str) -> dict[str, Any]:
