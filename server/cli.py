@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from server import render
@@ -24,6 +25,8 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Measure retrieval and answer quality.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+model_app = typer.Typer(help="Prepare the embedding model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -276,6 +279,20 @@ def slack(store: StoreOption = None) -> None:
     settings = _settings(store)
     with _user_errors():
         run_socket_mode(settings, lambda: build_assistant(settings, _notify))
+
+
+@model_app.command("export")
+def model_export(as_json: JsonOption = False) -> None:
+    """Export the embedding model to ONNX now (otherwise done on first need); every later
+    process loads the export without importing torch."""
+    from server.components import export_embedding_model
+
+    with _user_errors():
+        export = export_embedding_model(_settings(None))
+    if as_json:
+        print(json.dumps({"folder": str(export.folder), "sha256": export.sha256}))
+    else:
+        out.print(f"ONNX export: {escape(str(export.folder))} (sha256 {export.sha256[:16]}…)")
 
 
 @eval_app.command("qa")

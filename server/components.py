@@ -14,11 +14,19 @@ from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
 from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model
 from server.condense import ModelCondenser, RuleCondenser
-from server.embeddings import CachedEncoder, SentenceEmbedder, model_label
+from server.embeddings import (
+    CachedEncoder,
+    Embedder,
+    SentenceEmbedder,
+    model_folder,
+    model_label,
+)
 from server.evaluation import NEWS_CORPUS, Asker, QAReport, evaluate_qa, load_question_set
 from server.grounding import CitationVerifier, GroundingPolicy
 from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
+from server.onnx_embedder import OnnxEmbedder
+from server.onnx_model import ExportedModel, exported_model
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
 from server.retrieval_eval import (
@@ -29,6 +37,7 @@ from server.retrieval_eval import (
     scores_of,
     whole_document_runs,
 )
+from server.sentence_entities import StoredEntities
 from server.sentence_vectors import (
     ANSWER_WRITE_WAIT_S,
     INGEST_WRITE_WAIT_S,
@@ -43,15 +52,33 @@ from server.store import (
 )
 
 Notify = Callable[[str], None]
+# Texts an encode step takes, unless configured (README, "Start-up and embedding speed"):
+# onnxruntime embedded ingest chunks fastest one at a time (nothing padded), torch in batches.
+ONNX_BATCH_SIZE = 1
+TORCH_BATCH_SIZE = 64
 
 
-def build_embedder(settings: Settings) -> SentenceEmbedder:
-    return SentenceEmbedder(
-        settings.embedding_model, settings.embedding_device, settings.embedding_batch_size
+def build_embedder(settings: Settings) -> Embedder:
+    """The ONNX backend (no torch in the process), or sentence-transformers if configured."""
+    if settings.embedding_backend == "torch":
+        return SentenceEmbedder(
+            settings.embedding_model,
+            settings.embedding_device,
+            settings.embedding_batch_size or TORCH_BATCH_SIZE,
+        )
+    return OnnxEmbedder(
+        settings.embedding_model,
+        settings.model_cache,
+        settings.embedding_batch_size or ONNX_BATCH_SIZE,
     )
 
 
-def open_store(settings: Settings, embedder: SentenceEmbedder) -> ChunkStore:
+def export_embedding_model(settings: Settings) -> ExportedModel:
+    """The ONNX export of the configured model, made now if there is none."""
+    return exported_model(model_folder(settings.embedding_model), settings.model_cache)
+
+
+def open_store(settings: Settings) -> ChunkStore:
     """The Chroma server's collection if SUMMIT_CHROMA_URL is set, else the embedded one."""
     if settings.chroma_url:
         token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
@@ -60,7 +87,7 @@ def open_store(settings: Settings, embedder: SentenceEmbedder) -> ChunkStore:
         )
     else:
         client = open_persistent_client(settings.store)
-    return ChunkStore(client, settings.collection, embedder, model_label(settings.embedding_model))
+    return ChunkStore(client, settings.collection, model_label(settings.embedding_model))
 
 
 def store_label(settings: Settings) -> str:
@@ -105,7 +132,7 @@ def ingest_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
 def build_pipeline(
     settings: Settings,
     store: ChunkStore,
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
     sentence_vectors: SentenceVectorStore | None = None,
 ) -> IngestPipeline:
     policy = ChunkingPolicy(
@@ -127,7 +154,7 @@ def ingest(
     settings: Settings, paths: list[Path], prune: bool = False, progress: Progress | None = None
 ) -> IngestReport:
     embedder = build_embedder(settings)
-    store = open_store(settings, embedder)
+    store = open_store(settings)
     vectors = ingest_sentence_vectors(settings)
     with ingest_lock(lock_path(settings)):
         return build_pipeline(settings, store, embedder, vectors).ingest(paths, prune, progress)
@@ -152,7 +179,7 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
     """The retriever and extractive answerer over the configured store; an empty store gets
     the bundled corpus."""
     embedder = build_embedder(settings)
-    store = open_store(settings, embedder)
+    store = open_store(settings)
     prompts = PromptLibrary(settings.prompts_dir)
     if store.count() == 0:
         if notify is not None:
@@ -168,7 +195,7 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
     # as a change by the first refresh, not taken for what was loaded.
     generation = store.generation()
     lexical = sync_lexical_index(store, lexical_dir(settings))
-    embedder.encode(["warm-up"])  # load the model now: ready means ready to answer
+    embedder.load()  # now: ready means ready to answer
     retriever = HybridRetriever(
         store, lexical, embedder, settings.retrieval_candidates, settings.rrf_k
     )
@@ -178,10 +205,11 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
         max_sentences=settings.answer_max_sentences,
         threshold=settings.answer_threshold,
     )
-    encoder = CachedEncoder(
-        embedder, settings.sentence_cache_size, answer_sentence_vectors(settings)
-    )
-    return Reader(retriever, encoder, prompts, ExtractiveAnswerer(encoder, prompts, policy))
+    stored = answer_sentence_vectors(settings)
+    encoder = CachedEncoder(embedder, settings.sentence_cache_size, stored)
+    tagger = StoredEntities(stored).if_installed
+    answerer = ExtractiveAnswerer(encoder, prompts, policy, tagger=tagger)
+    return Reader(retriever, encoder, prompts, answerer)
 
 
 def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:
@@ -221,7 +249,7 @@ def _writer(
 
 def store_status(settings: Settings) -> StoreStatus:
     """Counts of the store; loads no model."""
-    return _status_of(settings, open_store(settings, build_embedder(settings)))
+    return _status_of(settings, open_store(settings))
 
 
 def _status_of(settings: Settings, store: ChunkStore) -> StoreStatus:
@@ -242,7 +270,7 @@ def refresh_retriever(settings: Settings, retriever: HybridRetriever) -> bool:
         return False
     if not settings.chroma_url:
         forget_embedded_clients()
-    store = open_store(settings, retriever.embedder)
+    store = open_store(settings)
     lexical = sync_lexical_index(store, lexical_dir(settings))
     retriever.store, retriever.lexical, retriever.generation = store, lexical, generation
     return True
@@ -281,7 +309,7 @@ def evaluate_retrieval(
     unchanged), then scores dense, BM25 and hybrid retrieval on its judged queries."""
     dataset = load_beir(dataset_dir)
     embedder = build_embedder(settings)
-    store = open_store(settings, embedder)
+    store = open_store(settings)
     started = time.perf_counter()
     with ingest_lock(lock_path(settings)):
         pipeline = build_pipeline(settings, store, embedder)

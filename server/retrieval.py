@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from ingest.documents import Chunk
 from server.document_dates import EVERY_DOCUMENT, DocumentDates, Scope
-from server.embeddings import SentenceEmbedder
+from server.embeddings import Embedder
 from server.lexical import LexicalIndex, analyze
 from server.store import ChunkStore
 
@@ -30,7 +30,7 @@ class HybridRetriever:
         self,
         store: ChunkStore,
         lexical: LexicalIndex,
-        embedder: SentenceEmbedder,
+        embedder: Embedder,
         candidates: int,
         rrf_k: int,
     ) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from server.embeddings import SentenceEmbedder
+from server.embeddings import Embedder
 from server.errors import SummitError
 from server.lexical import LexicalIndex
 from server.retrieval import reciprocal_rank_fusion
@@ -149,7 +149,7 @@ class RetrievalEvaluator:
         self,
         store: ChunkStore,
         lexical: LexicalIndex,
-        embedder: SentenceEmbedder,
+        embedder: Embedder,
         rrf_k: int,
         depth: int,
         served_depth: int,
@@ -204,7 +204,7 @@ class RetrievalEvaluator:
 
 
 def whole_document_runs(
-    dataset: BeirDataset, embedder: SentenceEmbedder, cache: Path, depth: int = 100
+    dataset: BeirDataset, embedder: Embedder, cache: Path, depth: int = 100
 ) -> tuple[dict[str, Ranking], float]:
     """Dense retrieval as the published all-MiniLM-L6-v2 figures were made (MTEB): one
     vector a document from title + " " + text, cut by the model at its maximum length,

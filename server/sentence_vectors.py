@@ -9,9 +9,13 @@ full or read-only disk, another writer holding the lock too long) stops an inges
 clear error, like any other write of the ingest, and is skipped when answering. Vectors are
 stored as float16 (cosine error ~1e-3) in SQLite, which lets servers read while an ingest
 writes. One file per store and embedding model, beside the BM25 index.
+
+Beside the vectors it keeps the named entities answers found in sentences (by tagger
+version): a process whose candidate sentences were tagged before never loads the tagger.
 """
 
 import hashlib
+import json
 import logging
 import sqlite3
 import threading
@@ -65,6 +69,10 @@ class SentenceVectorStore:
                 "(key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID"
             )
             writer.execute(
+                "CREATE TABLE IF NOT EXISTS entities "
+                "(key BLOB PRIMARY KEY, tagged TEXT NOT NULL) WITHOUT ROWID"
+            )
+            writer.execute(
                 "CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
         except (OSError, sqlite3.Error) as exc:
@@ -81,7 +89,7 @@ class SentenceVectorStore:
     def get(self, texts: list[str]) -> dict[str, Any]:
         """The stored unit vectors (float32) of those texts it holds."""
         wanted = {sentence_key(t): t for t in texts}
-        rows = self._select("key, vector", list(wanted))
+        rows = self._select("vectors", "key, vector", list(wanted))
         return {
             wanted[key]: np.frombuffer(blob, dtype=np.float16).astype(np.float32)
             for key, blob in rows
@@ -90,17 +98,31 @@ class SentenceVectorStore:
     def missing(self, texts: list[str]) -> list[str]:
         """Those texts it holds no vector for, each once (the vectors are not read)."""
         wanted = {sentence_key(t): t for t in texts}
-        held = {wanted[key] for (key,) in self._select("key", list(wanted))}
+        held = {wanted[key] for (key,) in self._select("vectors", "key", list(wanted))}
         return [t for t in dict.fromkeys(texts) if t not in held]
 
-    def _select(self, columns: str, keys: list[bytes]) -> list[tuple[Any, ...]]:
+    def get_entities(self, texts: list[str], tagger: str) -> dict[str, list[tuple[str, str]]]:
+        """The (text, label) entities that `tagger` found in those texts it holds."""
+        wanted = {sentence_key(f"{tagger}\0{t}"): t for t in texts}
+        rows = self._select("entities", "key, tagged", list(wanted))
+        return {wanted[key]: [(text, label) for text, label in json.loads(t)] for key, t in rows}
+
+    def put_entities(self, tagged: dict[str, list[tuple[str, str]]], tagger: str) -> None:
+        """Stores the entities; a StoreUnavailableError saying why when it cannot."""
+        rows = [
+            (sentence_key(f"{tagger}\0{text}"), json.dumps(entities))
+            for text, entities in tagged.items()
+        ]
+        self._write("INSERT OR IGNORE INTO entities (key, tagged) VALUES (?, ?)", rows)
+
+    def _select(self, table: str, columns: str, keys: list[bytes]) -> list[tuple[Any, ...]]:
         """Rows of those keys it holds; none when the file cannot be read (a cache)."""
         rows: list[tuple[Any, ...]] = []
         try:
             with self._read_lock:
                 for batch in _batches(keys):
                     marks = ",".join("?" * len(batch))
-                    query = f"SELECT {columns} FROM vectors WHERE key IN ({marks})"
+                    query = f"SELECT {columns} FROM {table} WHERE key IN ({marks})"
                     rows.extend(self._reader.execute(query, batch).fetchall())
         except sqlite3.Error as exc:
             _LOG.warning("sentence vectors not read: %s", exc)

@@ -1,4 +1,7 @@
-"""The vector store: a Chroma collection in cosine space, reached through langchain-chroma.
+"""The vector store: a Chroma collection in cosine space.
+
+Searched through chromadb's own query rather than langchain-chroma's wrapper of it, whose
+import alone (LangChain's vector-store layer) cost a cold `summit ask` 0.6 s.
 
 Chroma is always given our embeddings: a collection left with Chroma's own embedding
 function would try to download a model on first use.
@@ -16,8 +19,6 @@ from server.errors import StoreUnavailableError, storage_problem, store_write_er
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
-    from langchain_chroma import Chroma
-    from langchain_core.embeddings import Embeddings
 
 _PAGE = 5000  # records per request when reading the whole collection
 _CORE_KEYS = ("doc_id", "source", "title", "section", "page", "position")
@@ -82,27 +83,10 @@ def forget_embedded_clients() -> None:
 class ChunkStore:
     """Chunks with their embeddings and metadata, in one Chroma collection."""
 
-    def __init__(
-        self, client: "ClientAPI", name: str, embeddings: "Embeddings", model_label: str
-    ) -> None:
+    def __init__(self, client: "ClientAPI", name: str, model_label: str) -> None:
         self._client = client
         self._name = name
-        self._embeddings = embeddings
         self._collection = _open_collection(client, name, model_label)
-        self._vectorstore: Chroma | None = None
-
-    @property
-    def vectorstore(self) -> "Chroma":
-        if self._vectorstore is None:
-            from langchain_chroma import Chroma
-
-            self._vectorstore = Chroma(
-                client=self._client,
-                collection_name=self._name,
-                embedding_function=self._embeddings,
-                create_collection_if_not_exists=False,
-            )
-        return self._vectorstore
 
     def count(self) -> int:
         with _reaching_store():
@@ -233,12 +217,22 @@ class ChunkStore:
         elif exclude:
             where = {"doc_id": {"$nin": sorted(exclude)}}
         with _reaching_store():
-            hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
-                vector, k=k, filter=where
+            found = self._collection.query(
+                query_embeddings=vector,
+                n_results=k,
+                where=where,
+                include=["documents", "metadatas", "distances"],
             )
+        rows = zip(
+            found["ids"][0],
+            (found["documents"] or [[]])[0],
+            (found["metadatas"] or [[]])[0],
+            (found["distances"] or [[]])[0],
+            strict=True,
+        )
         return [
-            (chunk_from_record(str(doc.id), doc.page_content, doc.metadata), 1.0 - distance)
-            for doc, distance in hits
+            (chunk_from_record(chunk_id, text or "", dict(meta or {})), 1.0 - float(distance))
+            for chunk_id, text, meta, distance in rows
         ]
 
 

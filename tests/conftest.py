@@ -27,6 +27,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Iterator[object]:
-    from server.embeddings import SentenceEmbedder
+    """The bundled model through the default (ONNX) backend, exported on first need into
+    the user's model cache, where it is kept between runs."""
+    from server.components import build_embedder
 
-    yield SentenceEmbedder("")
+    yield build_embedder(Settings())

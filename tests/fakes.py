@@ -5,12 +5,12 @@ from typing import Any
 
 import numpy as np
 
-from server.embeddings import SentenceEmbedder
+from server.embeddings import Embedder
 
 DIMENSIONS = 32
 
 
-class FakeEmbedder(SentenceEmbedder):
+class FakeEmbedder(Embedder):
     """Bag-of-words hashing vectors: texts sharing words are close; no model is loaded."""
 
     def __init__(self, max_tokens: int = 64) -> None:

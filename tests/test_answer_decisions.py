@@ -11,7 +11,7 @@ import pytest
 from ingest.documents import Chunk, MetadataValue
 from server.answer_types import entity_tagger
 from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
-from server.embeddings import CachedEncoder, SentenceEmbedder
+from server.embeddings import CachedEncoder, Embedder
 from server.lexical import LexicalIndex, analyze
 from server.models import Answer
 from server.prompts import PromptLibrary
@@ -34,7 +34,7 @@ Doc = tuple[str, str] | tuple[str, str, dict[str, MetadataValue]]
 
 
 def answer_of(
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
     question: str,
     docs: list[Doc],
     threshold: float | None = None,
@@ -64,11 +64,11 @@ def _meta(doc: Doc) -> dict[str, MetadataValue]:
 
 
 @pytest.fixture(scope="module")
-def embedder() -> SentenceEmbedder:
-    return SentenceEmbedder("")
+def embedder(real_embedder: Embedder) -> Embedder:
+    return real_embedder
 
 
-def test_where_is_answered_with_the_sentence_naming_the_place(embedder: SentenceEmbedder) -> None:
+def test_where_is_answered_with_the_sentence_naming_the_place(embedder: Embedder) -> None:
     answer = answer_of(
         embedder,
         "Where did the two ministers meet?",
@@ -88,7 +88,7 @@ def test_where_is_answered_with_the_sentence_naming_the_place(embedder: Sentence
 
 
 def test_who_is_answered_with_a_name_the_question_does_not_hold(
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
 ) -> None:
     answer = answer_of(
         embedder,
@@ -107,7 +107,7 @@ def test_who_is_answered_with_a_name_the_question_does_not_hold(
     assert answer.short_answer == "Claire Dubois"
 
 
-def test_a_question_the_passages_do_not_answer_is_refused(embedder: SentenceEmbedder) -> None:
+def test_a_question_the_passages_do_not_answer_is_refused(embedder: Embedder) -> None:
     answer = answer_of(
         embedder,
         "What is the boiling point of ethanol?",
@@ -118,7 +118,7 @@ def test_a_question_the_passages_do_not_answer_is_refused(embedder: SentenceEmbe
     assert answer.citations, "the closest passages are offered"
 
 
-def test_a_near_miss_on_the_same_story_is_refused(embedder: SentenceEmbedder) -> None:
+def test_a_near_miss_on_the_same_story_is_refused(embedder: Embedder) -> None:
     answer = answer_of(
         embedder,
         "How many people attended the summit in Oslo?",
@@ -134,7 +134,7 @@ def test_a_near_miss_on_the_same_story_is_refused(embedder: SentenceEmbedder) ->
 
 
 def test_the_same_passage_from_two_documents_is_quoted_and_cited_once(
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
 ) -> None:
     wire = (
         "The central bank raised its main interest rate to 4.5 percent on Thursday. "
@@ -152,7 +152,7 @@ def test_the_same_passage_from_two_documents_is_quoted_and_cited_once(
 
 @pytest.mark.parametrize("max_sentences", [3, 1])
 def test_sources_that_disagree_on_a_figure_are_both_shown(
-    embedder: SentenceEmbedder, max_sentences: int
+    embedder: Embedder, max_sentences: int
 ) -> None:
     """Also when one sentence would otherwise be quoted: a figure is not picked silently."""
     answer = answer_of(
@@ -172,7 +172,7 @@ def test_sources_that_disagree_on_a_figure_are_both_shown(
 
 
 def test_citations_carry_the_outlet_and_date_of_their_document(
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
 ) -> None:
     answer = answer_of(
         embedder,
@@ -193,7 +193,7 @@ def test_citations_carry_the_outlet_and_date_of_their_document(
 
 
 def test_without_the_entity_tagger_answers_still_come_from_the_rank_model(
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
 ) -> None:
     answer = answer_of(
         embedder,
@@ -206,7 +206,7 @@ def test_without_the_entity_tagger_answers_still_come_from_the_rank_model(
 
 
 def test_an_answer_at_the_served_threshold_is_the_answer_at_zero_or_a_refusal(
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
 ) -> None:
     """What the evaluation relies on to score every threshold from one run."""
     served = served_threshold(None)

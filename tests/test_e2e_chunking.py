@@ -7,15 +7,13 @@ import pytest
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.loaders import load_file
-from server.embeddings import SentenceEmbedder
+from server.embeddings import Embedder
 
 pytestmark = pytest.mark.e2e
 SCIFACT = Path(__file__).parent.parent.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 
 
-def test_every_chunk_fits_the_model_with_its_title(
-    real_embedder: SentenceEmbedder, tmp_path: Path
-) -> None:
+def test_every_chunk_fits_the_model_with_its_title(real_embedder: Embedder, tmp_path: Path) -> None:
     long_title = "A very long headline " * 40
     path = tmp_path / "hostile.jsonl"
     rows = [

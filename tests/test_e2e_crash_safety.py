@@ -400,7 +400,7 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     import numpy as np
 
     from server.components import lexical_dir
-    from server.embeddings import SentenceEmbedder, model_label
+    from server.embeddings import model_label
     from server.lexical import LexicalIndex
     from server.settings import Settings
     from server.store import ChunkStore, open_persistent_client
@@ -409,7 +409,7 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
         raise FileNotFoundError(f"no Chroma store at {store}")
     settings = Settings(store=store)
     client = open_persistent_client(store)
-    chunks = ChunkStore(client, settings.collection, SentenceEmbedder(""), model_label(""))
+    chunks = ChunkStore(client, settings.collection, model_label(""))
     records = list(chunks.records())
     data["ids"] = [chunk_id for chunk_id, _, _ in records]
     data["records"] = {chunk_id: {"text": t, "meta": m} for chunk_id, t, m in records}

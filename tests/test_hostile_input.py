@@ -134,7 +134,7 @@ def _max_rss_bytes() -> int:
 
 def _pipeline_job(folder: Path) -> tuple[IngestPipeline, WordPieceLikeEmbedder]:
     embedder = WordPieceLikeEmbedder(MAX_TOKENS)
-    store = ChunkStore(open_persistent_client(folder / "store"), "hostile", embedder, "fake")
+    store = ChunkStore(open_persistent_client(folder / "store"), "hostile", "fake")
     pipeline = IngestPipeline(
         store, embedder, hostile_chunker(embedder), folder / "lexical", batch_size=2048
     )
@@ -465,7 +465,7 @@ def build_core(folder: Path, docs: Path, max_chars: int) -> Core:
     """build_fake_assistant (tests/test_http_api.py) over any folder of documents, with the
     question limit the app checks (its 200 would refuse what the app lets through)."""
     embedder = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(folder / "store"), "talks", embedder, "fake")
+    store = ChunkStore(open_persistent_client(folder / "store"), "talks", "fake")
     chunker = Chunker(embedder.count_tokens, ChunkingPolicy(64, 40, 1))
     pipeline = IngestPipeline(store, embedder, chunker, folder / "lexical", batch_size=8)
     report = pipeline.ingest([docs])

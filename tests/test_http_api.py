@@ -40,7 +40,7 @@ def build_fake_assistant(folder: Path) -> Assistant:
         "## Outcome\n\nThey agreed to strengthen defense cooperation.\n"
     )
     embedder = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(folder / "store"), "talks", embedder, "fake")
+    store = ChunkStore(open_persistent_client(folder / "store"), "talks", "fake")
     chunker = Chunker(embedder.count_tokens, ChunkingPolicy(64, 40, 1))
     pipeline = IngestPipeline(store, embedder, chunker, folder / "lexical", batch_size=8)
     pipeline.ingest([docs])

@@ -19,7 +19,7 @@ def fake() -> FakeEmbedder:
 
 @pytest.fixture
 def pipeline(tmp_path: Path, fake: FakeEmbedder) -> IngestPipeline:
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "test", fake, "fake")
+    store = ChunkStore(open_persistent_client(tmp_path / "store"), "test", "fake")
     chunker = Chunker(fake.count_tokens, ChunkingPolicy(64, 40, 1))
     return IngestPipeline(store, fake, chunker, tmp_path / "store" / "lexical", batch_size=4)
 

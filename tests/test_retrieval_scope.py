@@ -32,7 +32,7 @@ def retriever(tmp_path_factory: pytest.TempPathFactory) -> HybridRetriever:
     corpus = folder / "corpus.jsonl"
     corpus.write_text("\n".join(json.dumps(r) for r in records))
     embedder = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(folder / "store"), "news", embedder, "fake")
+    store = ChunkStore(open_persistent_client(folder / "store"), "news", "fake")
     chunker = Chunker(embedder.count_tokens, ChunkingPolicy(64, 40, 1))
     pipeline = IngestPipeline(store, embedder, chunker, folder / "lexical", batch_size=8)
     pipeline.ingest([corpus])

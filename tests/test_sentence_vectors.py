@@ -46,7 +46,7 @@ class Talks:
 @pytest.fixture
 def talks(tmp_path: Path) -> Talks:
     model = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", model, "fake")
+    store = ChunkStore(open_persistent_client(tmp_path / "store"), "talks", "fake")
     (tmp_path / "docs").mkdir()
     return Talks(model, store, tmp_path / "docs", tmp_path / "lexical")
 

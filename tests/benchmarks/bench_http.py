@@ -84,7 +84,7 @@ def _bare_cost(store: Path, concurrency: int = 1, requests: int = 0) -> dict[str
     threads at once, server idle."""
     settings = Settings(store=store)
     embedder = build_embedder(settings)
-    chroma = open_store(settings, embedder)
+    chroma = open_store(settings)
 
     def one(question: str) -> float:
         started = time.perf_counter()

@@ -247,12 +247,12 @@ def _ensure_store(
     recipe = {"seed": seed, "pool": len(pool.sentences), "model": embedder.model_name}
     if record.exists() and settings.store.exists():
         recorded = json.loads(record.read_text())
-        if recorded.get("recipe") == recipe and open_store(settings, embedder).count() == size:
+        if recorded.get("recipe") == recipe and open_store(settings).count() == size:
             return float(recorded["build_s"]), True
     _empty_store(settings)
     record.unlink(missing_ok=True)
     started = time.perf_counter()
-    store = open_store(settings, embedder)
+    store = open_store(settings)
     _add_all(store, settings.store, generate_chunks(pool, size, seed), size)
     add_s = time.perf_counter() - started
     sync_lexical_index(store, lexical_dir(settings))
@@ -356,13 +356,13 @@ def _measure_size(
         sentence_vectors=args.sentence_vectors == "stored",
     )
     build_s, reused = _ensure_store(settings, embedder, pool, size, args.seed)
-    built = open_store(settings, embedder)
+    built = open_store(settings)
     built.publish(built.version())  # the generation and document count an ingest records
     rows = _ensure_sentence_vectors(settings, embedder, pool, size, args.seed)
     started = time.perf_counter()
     assistant = build_assistant(settings)
     load_s = time.perf_counter() - started
-    store = open_store(settings, embedder)
+    store = open_store(settings)
     lexical = LexicalIndex.load(lexical_dir(settings))
     if lexical is None:
         raise SystemExit(f"no BM25 index under {lexical_dir(settings)}")

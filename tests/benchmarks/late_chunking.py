@@ -53,7 +53,7 @@ def _span_pooled(settings: Settings) -> dict[str, Any]:
     embedder = components.build_embedder(settings)
     model = embedder.model
     vectors: dict[str, Any] = {}
-    for _, text, meta in components.open_store(settings, embedder).records():
+    for _, text, meta in components.open_store(settings).records():
         embedded = indexed_text(meta.get("title"), text)
         offsets = model.tokenizer(embedded, return_offsets_mapping=True)["offset_mapping"]
         tokens = model.encode([embedded], output_value="token_embeddings")[0].cpu().numpy()
