@@ -27,14 +27,17 @@ class OnnxRuntime:
         tokenizer_path: Path,
         layout: ModelLayout,
         input_names: tuple[str, ...],
+        graph_optimization: str = "ORT_ENABLE_ALL",
     ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
-        # All of onnxruntime's graph rewrites: the same vectors as no rewrite (to 2e-7),
-        # measured faster (README, "Start-up and embedding speed").
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # All of onnxruntime's graph rewrites by default: the same vectors as no rewrite (to
+        # 2e-7), and faster (README, "Embeddings without torch").
+        options.graph_optimization_level = getattr(
+            onnxruntime.GraphOptimizationLevel, graph_optimization
+        )
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]

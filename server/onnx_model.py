@@ -125,12 +125,18 @@ def exported_model(model_dir: Path, cache_root: Path) -> ExportedModel:
     found = load_export(target)
     if found is not None:
         return found
-    cache_root.mkdir(parents=True, exist_ok=True)
-    with _waiting_lock(target.with_name(target.name + ".lock")):
-        found = load_export(target)  # another process may have exported it meanwhile
-        if found is None:
-            _export(model_dir, target)
-            found = load_export(target)
+    try:
+        cache_root.mkdir(parents=True, exist_ok=True)
+        with _waiting_lock(target.with_name(target.name + ".lock")):
+            found = load_export(target)  # another process may have exported it meanwhile
+            if found is None:
+                _export(model_dir, target)
+                found = load_export(target)
+    except OSError as exc:
+        raise ModelUnavailableError(
+            f"Cannot write the ONNX export of the embedding model into {cache_root} ({exc}): "
+            "set SUMMIT_MODEL_CACHE to a writable folder."
+        ) from exc
     if found is None:
         raise ModelUnavailableError(f"The ONNX export in {target} does not verify.")
     return found
@@ -195,7 +201,15 @@ def _export_graph(model_dir: Path, layout: ModelLayout, scratch: Path) -> list[s
     against torch's; returns the graph's input names."""
     from server.onnx_export import export_transformer
 
-    return export_transformer(model_dir, layout, scratch / ONNX_FILE, scratch / TOKENIZER_FILE)
+    try:
+        return export_transformer(model_dir, layout, scratch / ONNX_FILE, scratch / TOKENIZER_FILE)
+    except (ModelUnavailableError, OSError):
+        raise
+    except Exception as exc:  # torch's exporter raises many kinds of errors
+        raise ModelUnavailableError(
+            f"Cannot export {model_dir} to ONNX ({type(exc).__name__}: {exc}): set "
+            "SUMMIT_EMBEDDING_BACKEND=torch."
+        ) from exc
 
 
 @contextmanager

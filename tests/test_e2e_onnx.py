@@ -171,3 +171,44 @@ def test_a_process_that_answers_never_imports_torch(tmp_path: Path) -> None:
     assert answer["answered"] and "Nara" in answer["answer"]
     assert {"onnxruntime", "spacy", "chromadb"} <= modules  # the real parts answered
     assert not modules & {"torch", "sentence_transformers", "transformers"}
+
+
+def test_model_export_prints_the_published_folder() -> None:
+    from typer.testing import CliRunner
+
+    from server.cli import app
+
+    result = CliRunner().invoke(app, ["model", "export", "--json"])
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    export = load_export(Path(printed["folder"]))
+    assert export is not None and export.sha256 == printed["sha256"]
+
+
+def test_status_and_help_load_no_model(tmp_path: Path) -> None:
+    code = (
+        "import json, sys\n"
+        "from server.cli import app\n"
+        "for args in (['--help'], ['status', '--json', '--store', sys.argv[1]]):\n"
+        "    try:\n"
+        "        app(args)\n"
+        "    except SystemExit as exit:\n"
+        "        assert not exit.code, exit.code\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "store")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert not modules & {"onnxruntime", "tokenizers", "torch", "spacy"}
+
+
+def test_an_unwritable_model_cache_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ModelUnavailableError, match="SUMMIT_MODEL_CACHE"):
+        exported_model(model_folder(""), blocker / "models")
