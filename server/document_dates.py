@@ -39,8 +39,8 @@ class DocumentDates:
         if scope.as_of is None:
             return None
         self._read(store)
-        first = scope.as_of - datetime.timedelta(days=scope.window_days)
-        last = scope.as_of + datetime.timedelta(days=1)
+        first = _shifted(scope.as_of, -scope.window_days)
+        last = _shifted(scope.as_of, 1)
         return frozenset(
             doc
             for doc, day in self._day_of.items()
@@ -75,3 +75,12 @@ class DocumentDates:
                 doc_of[chunk_id] = chunk.doc_id
                 day_of.setdefault(chunk.doc_id, published_day(chunk))
             self._store, self._doc_of, self._day_of = store, doc_of, day_of
+
+
+def _shifted(day: datetime.date, days: int) -> datetime.date:
+    """`day` moved by `days`, held within the calendar (a question may be asked as of
+    0001-01-01 or 9999-12-31)."""
+    try:
+        return day + datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.date.min if days < 0 else datetime.date.max

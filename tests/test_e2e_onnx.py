@@ -59,6 +59,7 @@ def test_onnx_gives_the_vectors_and_counts_of_sentence_transformers(
     assert real_embedder.encode([]).shape[0] == 0
 
 
+@pytest.mark.skipif(not SCIFACT.exists(), reason="../shared/data/scifact is not there")
 def test_onnx_ranks_scifact_as_sentence_transformers_does(
     real_embedder: Embedder, torch_embedder: SentenceEmbedder
 ) -> None:

@@ -67,3 +67,11 @@ def test_as_of_a_date_only_the_weeks_before_it_and_undated_documents_are_searche
     assert documents(retriever, scope) == {"storm-2023", "storm-guide"}
     both = Scope(exclude=frozenset({"storm-2023"}), as_of=datetime.date(2023, 3, 15))
     assert documents(retriever, both) == {"storm-guide"}
+
+
+def test_as_of_the_first_or_last_day_of_the_calendar_searches_undated_documents(
+    retriever: HybridRetriever,
+) -> None:
+    # The window before 0001-01-01 and the day after 9999-12-31 are not dates: held within.
+    assert documents(retriever, Scope(as_of=datetime.date.min)) == {"storm-guide"}
+    assert documents(retriever, Scope(as_of=datetime.date.max)) == {"storm-guide"}
