@@ -36,9 +36,10 @@ def export_transformer(
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
     accepted = inspect.signature(model.forward).parameters
-    input_names = [name for name in INPUTS if name in accepted]
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     sample = tokenizer(PROBE_TEXTS[:2], padding=True, return_tensors="pt")
+    # RoBERTa-like tokenizers give no token_type_ids, though the model's forward takes them.
+    input_names = [name for name in INPUTS if name in accepted and name in sample]
     axes = {name: {0: "batch", 1: "sequence"} for name in [*input_names, "last_hidden_state"]}
     # The exporter warns about graph details (advanced indexing, its own deprecation); the
     # check against torch below is what tells a sound export, so they are not shown.

@@ -38,15 +38,14 @@ PROBE_TEXTS = [
     "",
     "The two leaders agreed to strengthen cooperation in economic security and defense. " * 9,
     "李在明大統領と高市早苗首相が奈良で会談した。",
+    "Café talks in São Paulo: naïve hopes, Ångström-level détente.",
 ]
 POOLING_MODES = {
     "pooling_mode_mean_tokens": "mean",
     "pooling_mode_cls_token": "cls",
     "pooling_mode_max_tokens": "max",
 }
-_TRANSFORMER = "sentence_transformers.models.Transformer"
-_POOLING = "sentence_transformers.models.Pooling"
-_NORMALIZE = "sentence_transformers.models.Normalize"
+_TRANSFORMER, _POOLING, _NORMALIZE = "Transformer", "Pooling", "Normalize"
 
 
 @dataclass(frozen=True)
@@ -81,19 +80,27 @@ def read_layout(model_dir: Path) -> ModelLayout:
     """The layout of a Transformer → Pooling (→ Normalize) model; anything else (a Dense
     layer, weighted-mean pooling) is left to the torch backend."""
     modules = _read_json(model_dir / "modules.json", model_dir)
-    kinds = [module.get("type") for module in modules]
+    # By class name: sentence-transformers 5 writes sentence_transformers.models.Pooling,
+    # 6 writes sentence_transformers.base.modules.pooling.Pooling.
+    kinds = [str(module.get("type")).rsplit(".", 1)[-1] for module in modules]
     if kinds[:2] != [_TRANSFORMER, _POOLING] or any(k != _NORMALIZE for k in kinds[2:]):
         raise ModelUnavailableError(
             f"The ONNX backend reads Transformer + Pooling (+ Normalize) models; {model_dir} "
-            f"has {', '.join(str(k).rsplit('.', 1)[-1] for k in kinds)}: set "
+            f"has {', '.join(kinds)}: set "
             "SUMMIT_EMBEDDING_BACKEND=torch."
         )
     pooling_config = _read_json(model_dir / modules[1]["path"] / "config.json", model_dir)
     modes = [name for key, name in POOLING_MODES.items() if pooling_config.get(key)]
-    if len(modes) != 1 or any(
-        value
-        for key, value in pooling_config.items()
-        if key.startswith("pooling_mode_") and key not in POOLING_MODES
+    if isinstance(pooling_config.get("pooling_mode"), str):  # sentence-transformers 6
+        modes = [pooling_config["pooling_mode"]]
+    if (
+        len(modes) != 1
+        or modes[0] not in POOLING_MODES.values()
+        or any(
+            value
+            for key, value in pooling_config.items()
+            if key.startswith("pooling_mode_") and key not in POOLING_MODES
+        )
     ):
         raise ModelUnavailableError(
             f"The ONNX backend pools by one of mean, cls or max; {model_dir} asks for another "
@@ -121,11 +128,11 @@ def cache_key(model_dir: Path) -> str:
 
 def exported_model(model_dir: Path, cache_root: Path) -> ExportedModel:
     """The export of `model_dir` under `cache_root`, made now if there is none."""
-    target = cache_root / f"{_slug(model_dir)}-{cache_key(model_dir)}"
-    found = load_export(target)
-    if found is not None:
-        return found
     try:
+        target = cache_root / f"{_slug(model_dir)}-{cache_key(model_dir)}"
+        found = load_export(target)
+        if found is not None:
+            return found
         cache_root.mkdir(parents=True, exist_ok=True)
         with _waiting_lock(target.with_name(target.name + ".lock")):
             found = load_export(target)  # another process may have exported it meanwhile
@@ -134,8 +141,8 @@ def exported_model(model_dir: Path, cache_root: Path) -> ExportedModel:
                 found = load_export(target)
     except OSError as exc:
         raise ModelUnavailableError(
-            f"Cannot write the ONNX export of the embedding model into {cache_root} ({exc}): "
-            "set SUMMIT_MODEL_CACHE to a writable folder."
+            f"Cannot make the ONNX export of {model_dir} in {cache_root} ({exc}); if that "
+            "folder is not writable, set SUMMIT_MODEL_CACHE to one that is."
         ) from exc
     if found is None:
         raise ModelUnavailableError(f"The ONNX export in {target} does not verify.")

@@ -27,15 +27,18 @@ class StoredEntities:
     ) -> None:
         self._stored = stored
         self._tagger = tagger
+        self._unloadable = False
 
     def if_installed(self) -> "StoredEntities | None":
-        """Itself when the tagger is installed (answers then use entities), else None."""
-        return self if tagger_installed() else None
+        """Itself when the tagger is installed and loads (answers then use entities), else
+        None: answers are then decided by the weights fitted without entities."""
+        return self if tagger_installed() and not self._unloadable else None
 
     def entities(self, sentences: list[str]) -> list[tuple[Entity, ...]]:
         found = self._from_disk(sentences)
         missing = [s for s in dict.fromkeys(sentences) if s not in found]
         tagger = self._tagger() if missing else None
+        self._unloadable = self._unloadable or bool(missing and tagger is None)
         if tagger is not None:
             tagged = dict(zip(missing, tagger.entities(missing), strict=True))
             found.update(tagged)

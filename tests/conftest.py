@@ -31,4 +31,5 @@ def real_embedder() -> Iterator[object]:
     the user's model cache, where it is kept between runs."""
     from server.components import build_embedder
 
-    yield build_embedder(Settings())
+    # Set up before the autouse fixtures clear SUMMIT_* variables: named explicitly.
+    yield build_embedder(Settings(_env_file=None, embedding_backend="onnx", embedding_model=""))

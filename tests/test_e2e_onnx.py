@@ -104,11 +104,13 @@ def test_two_processes_export_at_once_and_a_killed_export_leaves_nothing(
     cache = tmp_path / "models"
     killed = export_process(model_dir, cache)
     deadline = time.monotonic() + 120
-    while not list(cache.glob(f".*/{ONNX_FILE}")) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the graph is written, not yet checked nor published
+    while not list(cache.glob(f".*/{ONNX_FILE}")):
+        time.sleep(0.05)  # until the graph is written, not yet checked nor published
+        assert killed.poll() is None and time.monotonic() < deadline, "no export under way"
     os.kill(killed.pid, signal.SIGKILL)
     killed.communicate()
-    assert not [p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    folders = [p for p in cache.iterdir() if p.is_dir()]
+    assert folders and all(p.name.startswith(".") for p in folders)  # only its scratch
 
     first, second = export_process(model_dir, cache), export_process(model_dir, cache)
     (out_1, err_1), (out_2, err_2) = first.communicate(), second.communicate()
@@ -167,7 +169,10 @@ def modules_loaded_while_answering(store: Path) -> Any:
     return json.loads(answer_line), set(json.loads(modules_line))
 
 
-def test_a_process_that_answers_never_imports_torch(tmp_path: Path) -> None:
+def test_a_process_that_answers_never_imports_torch(
+    real_embedder: Embedder, tmp_path: Path
+) -> None:
+    real_embedder.load()  # the export exists, as after `summit model export`
     answer, modules = modules_loaded_while_answering(tmp_path / "store")
     assert answer["answered"] and "Nara" in answer["answer"]
     assert {"onnxruntime", "spacy", "chromadb"} <= modules  # the real parts answered
@@ -213,3 +218,20 @@ def test_an_unwritable_model_cache_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(ModelUnavailableError, match="SUMMIT_MODEL_CACHE"):
         exported_model(model_folder(""), blocker / "models")
+
+
+def test_a_folder_saved_by_sentence_transformers_6_is_read(tmp_path: Path) -> None:
+    modules = [
+        {"path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
+        {"path": "1_Pooling", "type": "sentence_transformers.base.modules.pooling.Pooling"},
+        {"path": "2_Normalize", "type": "sentence_transformers.base.modules.Normalize"},
+    ]
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "cls"}))
+    (tmp_path / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 128}))
+    layout = read_layout(tmp_path)
+    assert (layout.pooling, layout.normalize, layout.max_seq_length) == ("cls", True, 128)
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "weighted"}))
+    with pytest.raises(ModelUnavailableError, match="pooling"):
+        read_layout(tmp_path)

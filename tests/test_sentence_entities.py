@@ -53,3 +53,10 @@ def test_without_a_file_or_a_tagger_sentences_have_no_entities(tmp_path: Path) -
         (Entity("Seoul", "PERSON"),)
     ]
     assert StoredEntities(None, lambda: None).entities(["Seoul said so."]) == [()]
+
+
+def test_a_tagger_that_does_not_load_sends_answers_to_the_weights_without_entities() -> None:
+    entities = StoredEntities(None, lambda: None)
+    assert entities.if_installed() is entities  # spaCy is installed with the test extras
+    assert entities.entities(["Seoul said so."]) == [()]
+    assert entities.if_installed() is None
