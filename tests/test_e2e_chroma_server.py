@@ -3,8 +3,9 @@ and real `summit` processes: the command line and `summit serve` over the server
 servers answering alike, ingest while serving (server and embedded store), and the Chroma
 server stopped and restarted under a running `summit serve`.
 
-`.ci/run` starts one Chroma server and names it in SUMMIT_TEST_CHROMA_URL; without it the
-tests start their own. Each test uses a collection of its own on the shared server."""
+A Chroma server already running may be named in SUMMIT_TEST_CHROMA_URL; without it (as in
+the README's test command) the tests start their own. Each test uses a collection of its
+own on the shared server."""
 
 import json
 import os
