@@ -18,7 +18,6 @@ from server.embeddings import (
     CachedEncoder,
     Embedder,
     SentenceEmbedder,
-    model_folder,
     model_label,
 )
 from server.evaluation import NEWS_CORPUS, Asker, QAReport, evaluate_qa, load_question_set
@@ -26,7 +25,7 @@ from server.grounding import CitationVerifier, GroundingPolicy
 from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
 from server.onnx_embedder import OnnxEmbedder
-from server.onnx_model import ExportedModel, exported_model
+from server.onnx_model import ExportedModel
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
 from server.retrieval_eval import (
@@ -52,7 +51,7 @@ from server.store import (
 )
 
 Notify = Callable[[str], None]
-# Texts an encode step takes, unless configured (README, "Start-up and embedding speed"):
+# Texts an encode step takes, unless configured (README, "Embeddings without torch"):
 # onnxruntime embedded ingest chunks fastest one at a time (nothing padded), torch in batches.
 ONNX_BATCH_SIZE = 1
 TORCH_BATCH_SIZE = 64
@@ -75,7 +74,7 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def export_embedding_model(settings: Settings) -> ExportedModel:
     """The ONNX export of the configured model, made now if there is none."""
-    return exported_model(model_folder(settings.embedding_model), settings.model_cache)
+    return OnnxEmbedder(settings.embedding_model, settings.model_cache).export()
 
 
 def open_store(settings: Settings) -> ChunkStore:

@@ -13,7 +13,7 @@ import numpy as np
 
 from server.embeddings import Embedder, model_folder
 from server.errors import ModelUnavailableError
-from server.onnx_model import ModelLayout, exported_model
+from server.onnx_model import ExportedModel, ModelLayout, exported_model
 
 
 class OnnxRuntime:
@@ -132,8 +132,12 @@ class OnnxEmbedder(Embedder):
                     self._runtime = self._load()
         return self._runtime
 
+    def export(self) -> ExportedModel:
+        """The ONNX export of the model, made now if there is none."""
+        return exported_model(model_folder(self.model_name), self.cache_dir)
+
     def _load(self) -> OnnxRuntime:
-        export = exported_model(model_folder(self.model_name), self.cache_dir)
+        export = self.export()
         try:
             return OnnxRuntime(
                 export.onnx_path, export.tokenizer_path, export.layout, export.input_names
