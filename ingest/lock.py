@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from server.errors import SummitError
+from server.errors import UnavailableError
 
 
-class IngestBusyError(SummitError):
+class IngestBusyError(UnavailableError):
     def __init__(self, holder: str) -> None:
         who = f" (process {holder})" if holder else ""
         super().__init__(

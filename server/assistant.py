@@ -6,7 +6,7 @@ from typing import Protocol
 
 from server.condense import RuleCondenser
 from server.document_dates import EVERY_DOCUMENT, Scope
-from server.errors import EmptyQuestionError, SummitError
+from server.errors import EmptyQuestionError, InvalidInputError
 from server.models import (
     Answer,
     AnswerEvent,
@@ -36,12 +36,12 @@ class Condenser(Protocol):
     def standalone(self, question: str, history: Sequence[Turn]) -> str: ...
 
 
-class InvalidTextError(SummitError):
+class InvalidTextError(InvalidInputError):
     def __init__(self) -> None:
         super().__init__("The question holds characters that are not valid text.")
 
 
-class QuestionTooLongError(SummitError):
+class QuestionTooLongError(InvalidInputError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The question is too long: at most {limit} characters.")
 

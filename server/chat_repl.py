@@ -5,8 +5,8 @@ import contextlib
 from rich.console import Console
 
 from server import render
-from server.assistant import Assistant
 from server.errors import SummitError
+from server.live import AssistantFactory, LiveAssistant
 from server.models import Turn
 from server.prompts import PromptLibrary
 from server.settings import Settings
@@ -14,15 +14,26 @@ from server.settings import Settings
 _PROMPT = "you> "
 
 
-def run_chat(assistant: Assistant, settings: Settings, console: Console) -> None:
-    """Read questions until Ctrl-D or Ctrl-C; each answer joins the conversation."""
+def run_chat(build_assistant: AssistantFactory, settings: Settings, console: Console) -> None:
+    """Read questions until Ctrl-D or Ctrl-C; each answer joins the conversation. The
+    assistant is loaded first and kept current: what `summit ingest` adds meanwhile is
+    answered within SUMMIT_REFRESH_SECONDS."""
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
-    status = assistant.status()
+    live = LiveAssistant(build_assistant, settings.refresh_seconds)
+    status = live.load().status()
+    live.start()
     intro = PromptLibrary(settings.prompts_dir).render(
         "chat_intro", documents=status.documents, chunks=status.chunks
     )
     console.print(intro)
+    try:
+        _converse(live, console)
+    finally:
+        live.stop()
+
+
+def _converse(live: LiveAssistant, console: Console) -> None:
     history: list[Turn] = []
     while True:
         try:
@@ -33,7 +44,8 @@ def run_chat(assistant: Assistant, settings: Settings, console: Console) -> None
         if not question.strip():
             continue
         try:
-            answer = render.print_answer_stream(console, assistant.ask_stream(question, history))
+            stream = live.assistant.ask_stream(question, history)
+            answer = render.print_answer_stream(console, stream)
         except SummitError as exc:
             console.print(f"[red]{exc}[/red]")
             continue

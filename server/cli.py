@@ -235,8 +235,7 @@ def chat(store: StoreOption = None) -> None:
 
     settings = _settings(store)
     with _user_errors():
-        assistant = build_assistant(settings, _notify)
-        run_chat(assistant, settings, out)
+        run_chat(lambda: build_assistant(settings, _notify), settings, out)
 
 
 @app.command()

@@ -175,21 +175,13 @@ class Reader:
 
 
 def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
-    """The retriever and extractive answerer over the configured store; an empty store gets
-    the bundled corpus."""
+    """The retriever and extractive answerer over the configured store; an empty embedded
+    store gets the bundled corpus."""
     embedder = build_embedder(settings)
     store = open_store(settings)
     prompts = PromptLibrary(settings.prompts_dir)
     if store.count() == 0:
-        if notify is not None:
-            notify(
-                prompts.render(
-                    "empty_store", store=store_label(settings), corpus=settings.corpus_dir
-                )
-            )
-        with ingest_lock(lock_path(settings)):
-            vectors = ingest_sentence_vectors(settings)
-            build_pipeline(settings, store, embedder, vectors).ingest([settings.corpus_dir])
+        _when_empty(settings, store, embedder, prompts, notify or (lambda _: None))
     # Read before the indexes are built: an ingest that finishes meanwhile is then seen
     # as a change by the first refresh, not taken for what was loaded.
     generation = store.generation()
@@ -209,6 +201,26 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
     tagger = StoredEntities(stored).if_installed
     answerer = ExtractiveAnswerer(encoder, prompts, policy, tagger=tagger)
     return Reader(retriever, encoder, prompts, answerer)
+
+
+def _when_empty(
+    settings: Settings,
+    store: ChunkStore,
+    embedder: Embedder,
+    prompts: PromptLibrary,
+    notify: Notify,
+) -> None:
+    """A first question on this machine's own store gets the bundled demo article; a
+    shared Chroma server's collection is left as it is (others read it too): it is filled
+    by `summit ingest`, and says so."""
+    label = store_label(settings)
+    if settings.chroma_url:
+        notify(prompts.render("empty_server_store", store=label, collection=settings.collection))
+        return
+    notify(prompts.render("empty_store", store=label, corpus=settings.corpus_dir))
+    with ingest_lock(lock_path(settings)):
+        vectors = ingest_sentence_vectors(settings)
+        build_pipeline(settings, store, embedder, vectors).ingest([settings.corpus_dir])
 
 
 def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:

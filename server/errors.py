@@ -1,6 +1,11 @@
-"""The small error vocabulary; each front door translates it once.
+"""The small error vocabulary; each front door translates it once, by base class.
 
-The message of a SummitError is written for users and may be shown to them.
+The message of a SummitError is written for users and may be shown to them. Three kinds:
+- InvalidInputError: what was sent cannot be answered as it is (HTTP 422; fix the input);
+- UnavailableError: a part the answer needs is away or still loading (HTTP 503 with
+  Retry-After; the same request may work later);
+- any other error, a SummitError included (a missing prompt file, a backend not
+  installed): a fault of the deployment (HTTP 500 with a request id, logged with its cause).
 """
 
 import errno
@@ -17,31 +22,43 @@ class SummitError(Exception):
     """An error whose message is safe and useful to show to a user."""
 
 
-class EmptyQuestionError(SummitError):
+class InvalidInputError(SummitError):
+    """The request itself is wrong: the same request will never work."""
+
+
+class UnavailableError(SummitError):
+    """A part the answer needs (the store, the model, the loaded indexes) is away or busy:
+    the same request may work after `retry_after_s` seconds."""
+
+    retry_after_s = 5
+
+
+class EmptyQuestionError(InvalidInputError):
     def __init__(self) -> None:
         super().__init__("The question is empty: ask something about the documents.")
 
 
-class PathNotFoundError(SummitError):
+class PathNotFoundError(InvalidInputError):
     def __init__(self, path: str) -> None:
         super().__init__(f"No such file or folder: {path}")
 
 
-class StoreUnavailableError(SummitError):
+class StoreUnavailableError(UnavailableError):
     """The store cannot be opened, read or written."""
 
 
-class ModelUnavailableError(SummitError):
+class ModelUnavailableError(UnavailableError):
     """The embedding model cannot be loaded."""
 
 
-class NotReadyError(SummitError):
-    """The assistant is still loading (transient) or failed to load."""
+class NotReadyError(UnavailableError):
+    """The assistant is still loading, or its indexes could not be loaded or refreshed (it
+    keeps trying; `retry_after_s` is when it next will)."""
 
-    def __init__(self, detail: str, transient: bool) -> None:
+    def __init__(self, detail: str, retry_after_s: int = 5) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.transient = transient
+        self.retry_after_s = max(1, retry_after_s)
 
 
 def storage_problem(exc: BaseException) -> str | None:

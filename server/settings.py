@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     refresh_seconds: float = Field(
         default=5.0,
         ge=0,
-        description="How often `summit serve` checks the store for new ingests (0: never).",
+        description="How often `summit serve`, `summit chat` and `summit slack` check the "
+        "store for new ingests (0: never).",
     )
     collection: str = Field(
         default="summit",
@@ -195,7 +196,13 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(
         default=16,
         ge=0,
-        description="Requests answered at once; past it, 503 with Retry-After (0: no limit).",
+        description="Requests answered at once; the next ones wait their turn (0: no limit).",
+    )
+    queue_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a request past SUMMIT_MAX_CONCURRENT_REQUESTS waits for its "
+        "turn before a 503 with Retry-After.",
     )
     rate_limit_burst: int = Field(
         default=20, ge=1, description="Requests a client may make at once before the limit."

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from server.httpapi.app import create_app
-from server.httpapi.runtime import AssistantFactory
+from server.live import AssistantFactory
 from server.settings import Settings
 
 READY_TIMEOUT_S = 180.0

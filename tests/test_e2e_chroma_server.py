@@ -260,3 +260,15 @@ def test_two_ingests_at_once_one_refuses_with_a_clear_message(tmp_path: Path) ->
         assert first.wait(timeout=600) == 0
     assert second.returncode == 1 and second.stderr.count("\n") == 1
     assert "Another ingest is writing to this store" in second.stderr
+
+
+def test_an_empty_collection_of_a_chroma_server_is_not_filled_with_the_demo_article(
+    tmp_path: Path, chroma_url: str
+) -> None:
+    env = server_env(tmp_path, chroma_url)
+    asked = summit(env, "ask", "Where was the summit held?", "--json")
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["answered"] is False
+    assert "is empty" in asked.stderr and "summit ingest" in asked.stderr
+    status = json.loads(summit(env, "status", "--json").stdout)
+    assert (status["documents"], status["chunks"]) == (0, 0)

@@ -207,16 +207,29 @@ def test_a_long_history_is_cut_to_its_latest_turns(client: TestClient) -> None:
     assert "defense cooperation" in response.json()["answer"]
 
 
-def test_a_failed_start_is_503_without_retry_after(core: Assistant) -> None:
-    def broken() -> Assistant:
-        raise StoreUnavailableError("The store is not readable.")
+def test_a_failed_start_is_503_with_its_reason_and_retried_until_it_loads(
+    core: Assistant,
+) -> None:
+    attempts: list[int] = []
 
-    app = create_app(Settings(store=Path("x")), assistant_factory=broken)
+    def away_twice() -> Assistant:
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise StoreUnavailableError("The store is not readable.")
+        return core
+
+    app = create_app(Settings(store=Path("x")), assistant_factory=away_twice)
     with TestClient(app) as client:
-        app.state.runtime.wait(10)
-        response = client.get("/readyz")
-    assert response.status_code == 503 and "retry-after" not in response.headers
-    assert response.json() == {"detail": "The assistant is unavailable: The store is not readable."}
+        while not attempts:
+            threading.Event().wait(0.05)
+        failed = client.get("/readyz")
+        chat = client.post("/chat", json={"message": "Where was the summit held?"})
+        assert app.state.runtime.wait(20), "loaded once the store answered"
+        ready = client.get("/readyz")
+    assert failed.status_code == 503 and int(failed.headers["retry-after"]) >= 1
+    assert "could not be loaded: The store is not readable" in failed.json()["detail"]
+    assert chat.status_code == 503 and "retry-after" in chat.headers
+    assert ready.status_code == 200 and len(attempts) == 3
 
 
 def test_openai_requests_need_a_final_user_message(client: TestClient) -> None:
@@ -226,12 +239,13 @@ def test_openai_requests_need_a_final_user_message(client: TestClient) -> None:
     assert response.status_code == 422 and "user message" in response.json()["detail"]
 
 
-def test_an_api_key_guards_everything_but_the_page_and_liveness(core: Assistant) -> None:
+def test_an_api_key_guards_everything_but_the_page_the_docs_and_liveness(core: Assistant) -> None:
     for client in make_client(core, api_key="s3cret"):
         assert client.get("/").status_code == 200
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 401
-        assert client.get("/docs").status_code == 401
+        assert client.get("/docs").status_code == 200  # the API's description is public
+        assert client.get("/openapi.json").status_code == 200
         wrong = client.post("/chat", json={"message": "Hi"}, headers={"Authorization": "Bearer x"})
         assert wrong.status_code == 401 and "API key" in wrong.json()["detail"]
         right = client.get("/readyz", headers={"Authorization": "Bearer s3cret"})
@@ -296,10 +310,14 @@ class HeldAssistant(Assistant):
         yield from super().ask_stream(question)
 
 
-def test_requests_past_the_concurrency_limit_get_503_with_retry_after(core: Assistant) -> None:
+def test_a_request_past_the_concurrency_limit_waits_its_turn_then_gets_503(
+    core: Assistant,
+) -> None:
     release = threading.Event()
     held = HeldAssistant(core, release)
-    settings = Settings(store=Path("x"), rate_limit_per_minute=0, max_concurrent_requests=2)
+    settings = Settings(
+        store=Path("x"), rate_limit_per_minute=0, max_concurrent_requests=2, queue_seconds=0.5
+    )
     with running_server(settings, lambda: held) as server:
         url = f"{server.url}/chat"
         with ThreadPoolExecutor(2) as pool:
@@ -308,11 +326,29 @@ def test_requests_past_the_concurrency_limit_get_503_with_retry_after(core: Assi
             assert held.started.acquire(timeout=10) and held.started.acquire(timeout=10)
             refused = httpx.post(url, json={"message": "Where?"})
             assert httpx.get(f"{server.url}/healthz").status_code == 200, "open paths pass"
+            assert httpx.get(f"{server.url}/openapi.json").status_code == 200, "only answers wait"
             release.set()
             assert [f.result().status_code for f in busy] == [200, 200]
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
         assert "busy" in refused.json()["detail"]
         assert httpx.post(url, json={"message": "Where?"}).status_code == 200, "slots come back"
+
+
+def test_a_request_past_the_concurrency_limit_is_answered_when_a_slot_frees(
+    core: Assistant,
+) -> None:
+    release = threading.Event()
+    held = HeldAssistant(core, release)
+    settings = Settings(store=Path("x"), rate_limit_per_minute=0, max_concurrent_requests=1)
+    with running_server(settings, lambda: held) as server:
+        url = f"{server.url}/chat"
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(httpx.post, url, json={"message": "Where?"}, timeout=30)
+            assert held.started.acquire(timeout=10)
+            waiting = pool.submit(httpx.post, url, json={"message": "Where?"}, timeout=30)
+            assert not held.started.acquire(timeout=0.5), "the second waits for the first"
+            release.set()
+            assert [first.result().status_code, waiting.result().status_code] == [200, 200]
 
 
 def test_chat_as_of_a_day_reads_undated_documents_and_refuses_a_bad_day(

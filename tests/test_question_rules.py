@@ -86,6 +86,7 @@ def test_every_prompt_renders_with_its_variables() -> None:
     library = PromptLibrary(PROMPTS)
     assert library.names() == [
         "chat_intro",
+        "empty_server_store",
         "empty_store",
         "llm_answer",
         "llm_condense",

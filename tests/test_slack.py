@@ -608,7 +608,7 @@ def test_socket_mode_says_so_while_the_assistant_is_starting(
     socket_fake: FakeSlack, store_dir: Path
 ) -> None:
     def starting() -> Assistant:
-        raise NotReadyError("The assistant is starting; try again in a few seconds.", True)
+        raise NotReadyError("The assistant is starting; try again in a few seconds.")
 
     app = socket_app(socket_fake, store_dir, starting)
     channel = new_id("C")

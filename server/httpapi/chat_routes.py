@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from server.assistant import Assistant
 from server.httpapi import deps
+from server.httpapi.failures import request_id
 from server.httpapi.schemas import ChatRequest, Detail
 from server.httpapi.sse import event, guarded
 from server.models import Answer, CitationsEvent, DeltaEvent, SearchResponse
@@ -36,7 +37,11 @@ async def chat_stream(request: Request, body: ChatRequest) -> StreamingResponse:
     deps.check_question(request, body.message, body.history)
     assistant = deps.assistant(request)
     return StreamingResponse(
-        guarded(_chat_events(assistant, body), lambda detail: event("error", {"detail": detail})),
+        guarded(
+            _chat_events(assistant, body),
+            lambda detail: event("error", {"detail": detail}),
+            request_id(request.scope),
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

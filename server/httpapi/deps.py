@@ -5,12 +5,12 @@ from collections.abc import Sequence
 from fastapi import Request
 
 from server.assistant import Assistant, clean_question
-from server.httpapi.runtime import Runtime
+from server.live import LiveAssistant
 from server.models import Turn
 from server.settings import Settings
 
 
-def runtime(request: Request) -> Runtime:
+def runtime(request: Request) -> LiveAssistant:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 

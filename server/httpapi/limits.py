@@ -1,6 +1,7 @@
 """Request guards as plain ASGI middleware: API key, body size, per-client rate limit,
 requests at once."""
 
+import hashlib
 import hmac
 import json
 import math
@@ -9,35 +10,54 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import anyio
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# /slack/events carries Slack's own signature, which slack-bolt verifies.
-OPEN_PATHS = frozenset({"/", "/healthz", "/slack/events"})
+# /slack/events carries Slack's own signature, which slack-bolt verifies. The API's
+# description (/docs, its assets under /static/, /openapi.json) is public, as in most APIs.
+OPEN_PATHS = frozenset(
+    {"/", "/healthz", "/slack/events", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+)
 OPEN_PREFIXES = ("/static/",)
+# What costs model time (an embedding, a search, an answer): only these are rate-limited
+# and queued, so a page's assets, the docs and the probes never wait or get 429.
+METERED_PATHS = frozenset({"/chat", "/chat/stream", "/search", "/v1/chat/completions"})
 _MAX_CLIENTS = 10_000  # buckets kept before idle ones are forgotten
+_QUEUE_PER_SLOT = 4  # requests that may wait for each slot; past that, 503 at once
 
 
 def is_open(path: str) -> bool:
-    """Paths without the API key or the rate limit: the page, its assets, the liveness
-    probe, and Slack's signed events."""
+    """Paths without the API key: the page, its assets, the API's description, the
+    liveness probe, and Slack's signed events."""
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def is_metered(scope: Scope) -> bool:
+    return scope["type"] == "http" and scope["path"] in METERED_PATHS
 
 
 async def send_error(
     send: Send, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    await send_json(send, status, {"detail": detail}, headers)
+
+
+async def send_json(
+    send: Send, status: int, payload: dict[str, str], headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps(payload).encode()
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             return str(value.decode("latin-1"))
@@ -55,7 +75,7 @@ class ApiKeyMiddleware:
         if scope["type"] != "http" or scope["method"] == "OPTIONS" or is_open(scope["path"]):
             await self._app(scope, receive, send)
             return
-        given = (_header(scope, b"authorization") or "").encode("latin-1", "replace")
+        given = (header(scope, b"authorization") or "").encode("latin-1", "replace")
         if not hmac.compare_digest(given, self._expected):  # constant time
             await send_error(
                 send,
@@ -78,7 +98,7 @@ class BodySizeMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max:
             await send_error(send, 413, f"The request body is over {self._max} bytes.")
             return
@@ -143,9 +163,12 @@ class TokenBucket:
 
 
 class RateLimitMiddleware:
-    """429 with Retry-After once a client is over the limit. A client is its API key when
-    keys are checked (the key middleware runs first), else its address: an unchecked header
-    would let anyone pick a fresh bucket."""
+    """429 with Retry-After once a client is over its limit on the metered paths.
+
+    A client is its address, and where API keys are checked (the key middleware runs
+    first), its address and key: clients behind one key have a budget each. An unchecked
+    header never picks the bucket, or anyone could take a fresh one per request.
+    """
 
     def __init__(self, app: ASGIApp, bucket: TokenBucket, key_by_api_key: bool) -> None:
         self._app = app
@@ -153,12 +176,10 @@ class RateLimitMiddleware:
         self._key_by_api_key = key_by_api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_open(scope["path"]) or scope["path"] == "/readyz":
+        if not is_metered(scope):
             await self._app(scope, receive, send)
             return
-        address = str((scope.get("client") or ("?",))[0])
-        client = (_header(scope, b"authorization") if self._key_by_api_key else None) or address
-        wait = self._bucket.take(str(client))
+        wait = self._bucket.take(self._client(scope))
         if wait > 0:
             await send_error(
                 send,
@@ -169,26 +190,38 @@ class RateLimitMiddleware:
             return
         await self._app(scope, receive, send)
 
+    def _client(self, scope: Scope) -> str:
+        address = str((scope.get("client") or ("?",))[0])
+        key = header(scope, b"authorization") if self._key_by_api_key else None
+        if not key:
+            return address
+        return f"{address} {hashlib.sha256(key.encode('latin-1', 'replace')).hexdigest()[:16]}"
+
 
 class ConcurrencyLimitMiddleware:
-    """At most `limit` requests answered at once; past it, 503 with Retry-After at once.
+    """At most `limit` metered requests answered at once; the next ones wait their turn up
+    to `max_wait_s` (a burst is served a little later rather than refused), and past that,
+    or when too many already wait, get 503 with Retry-After.
 
-    An answer costs CPU for tens of milliseconds; past what the cores can serve, a queue
-    only adds latency and memory. Refusing early keeps the requests that are served fast
-    and tells clients when to come back. Open paths (the page, liveness) are never refused.
+    The queue is bounded: on two cores, a crowd of waiting requests only adds latency and
+    memory, and tells clients nothing about when to come back.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, retry_after_s: int = 1) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, max_wait_s: float = 10.0, retry_after_s: int = 1
+    ) -> None:
         self._app = app
-        self._limit = limit
+        self._slots = anyio.Semaphore(limit)
+        self._max_waiting = limit * _QUEUE_PER_SLOT
+        self._waiting = 0  # the event loop is single-threaded: no lock is needed
+        self._max_wait_s = max_wait_s
         self._retry_after = str(retry_after_s)
-        self._in_flight = 0  # the event loop is single-threaded: no lock is needed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_open(scope["path"]) or scope["path"] == "/readyz":
+        if not is_metered(scope):
             await self._app(scope, receive, send)
             return
-        if self._in_flight >= self._limit:
+        if not await self._turn():
             await send_error(
                 send,
                 503,
@@ -196,8 +229,20 @@ class ConcurrencyLimitMiddleware:
                 {"Retry-After": self._retry_after},
             )
             return
-        self._in_flight += 1
         try:
             await self._app(scope, receive, send)
         finally:
-            self._in_flight -= 1
+            self._slots.release()
+
+    async def _turn(self) -> bool:
+        """True once a slot is taken; False if none came free in time."""
+        if self._slots.value == 0 and self._waiting >= self._max_waiting:
+            return False
+        self._waiting += 1
+        try:
+            with anyio.move_on_after(self._max_wait_s):
+                await self._slots.acquire()
+                return True
+            return False
+        finally:
+            self._waiting -= 1

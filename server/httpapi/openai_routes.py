@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from server.assistant import Assistant
-from server.errors import SummitError
+from server.errors import InvalidInputError
 from server.httpapi import deps
 from server.httpapi.chat_routes import ERRORS
+from server.httpapi.failures import request_id
 from server.httpapi.schemas import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "summit"  # the assistant, whoever writes its answers (SUMMIT_LLM)
 
 
-class NoQuestionError(SummitError):
+class NoQuestionError(InvalidInputError):
     def __init__(self) -> None:
         super().__init__("The last message must be a non-empty user message.")
 
@@ -56,7 +57,11 @@ def chat_completions(
     if body.stream:
         chunks = _completion_chunks(assistant, question, history, model)
         return StreamingResponse(
-            guarded(chunks, lambda detail: event(None, {"error": {"message": detail}})),
+            guarded(
+                chunks,
+                lambda detail: event(None, {"error": {"message": detail}}),
+                request_id(request.scope),
+            ),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache"},
         )

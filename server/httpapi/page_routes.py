@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
+from server.errors import NotReadyError
 from server.httpapi import deps
 from server.httpapi.chat_routes import ERRORS
 from server.httpapi.schemas import Readiness
@@ -26,6 +27,11 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=Readiness, tags=["health"], responses=ERRORS)
 def readyz(request: Request) -> Readiness:
-    """The store is loaded: its document and chunk counts. 503 until then."""
+    """The assistant is loaded and its indexes are current: the store's document and chunk
+    counts. 503 with the reason (and Retry-After) while it loads, or when loading or the
+    last refresh failed (answers then come from the indexes loaded before, if any)."""
+    readiness = deps.runtime(request).readiness()
+    if not readiness.ready:
+        raise NotReadyError(readiness.reason or "not ready", readiness.retry_after_s)
     status = deps.assistant(request).status()
     return Readiness(status="ready", documents=status.documents, chunks=status.chunks)

@@ -1,16 +1,13 @@
 """Server-sent events: the wire format and a guard that ends every stream cleanly."""
 
 import json
-import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import anyio
 from starlette.concurrency import iterate_in_threadpool
 
-from server.errors import SummitError
-
-log = logging.getLogger(__name__)
-INTERNAL_ERROR = "Something went wrong while answering; please try again."
+from server.httpapi.failures import failure_of
 
 
 def event(name: str | None, data: Any) -> str:
@@ -19,14 +16,27 @@ def event(name: str | None, data: Any) -> str:
     return f"{head}data: {payload}\n\n"
 
 
-async def guarded(produce: Iterator[str], on_error: Callable[[str], str]) -> AsyncIterator[str]:
+async def guarded(
+    produce: Iterator[str], on_error: Callable[[str], str], request_id: str
+) -> AsyncIterator[str]:
     """The events of a blocking producer, run in a worker thread; a failure midway ends
-    the stream with one error event (never a hung connection or a traceback)."""
+    the stream with one error event (never a hung connection or a traceback).
+
+    When the client goes away the response stops asking for events and this generator is
+    closed: the producer is closed too (after the event it was making), so an answer and a
+    language model's stream behind it stop rather than run on for nobody."""
     try:
         async for chunk in iterate_in_threadpool(produce):
             yield chunk
-    except SummitError as exc:
-        yield on_error(str(exc))
-    except Exception:
-        log.exception("stream failed")
-        yield on_error(INTERNAL_ERROR)
+    except Exception as exc:
+        failure = failure_of(exc, request_id)  # logged there when it is the server's fault
+        yield on_error(failure.detail)
+    finally:
+        with anyio.CancelScope(shield=True):  # closing must finish even while cancelled
+            await anyio.to_thread.run_sync(_close, produce)
+
+
+def _close(produce: Iterator[str]) -> None:
+    close = getattr(produce, "close", None)
+    if close is not None:
+        close()

@@ -14,8 +14,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from server.assistant import Assistant, InvalidTextError, QuestionTooLongError
-from server.errors import EmptyQuestionError, NotReadyError, SummitError
+from server.assistant import Assistant
+from server.errors import InvalidInputError, NotReadyError, UnavailableError
 from server.models import Turn
 from server.plaintext import answer_of_reply
 from server.settings import Settings
@@ -34,6 +34,7 @@ _PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 USAGE = "Ask me about the summit documents, for example: /summit Where was the summit held?"
 STARTING = "I'm still starting up; please ask again in a minute."
 UNAVAILABLE = "Sorry, I can't reach the documents right now; please try again later."
+FAILED = "Sorry, something went wrong while answering; it has been logged. Please try again."
 
 
 def create_slack_app(settings: Settings, assistant_provider: AssistantProvider) -> App:
@@ -123,13 +124,17 @@ class SlackResponder:
             return notice_message(USAGE)
         try:
             return answer_message(self._assistant().ask(question, history))
-        except NotReadyError as exc:
-            return notice_message(STARTING if exc.transient else UNAVAILABLE)
-        except (EmptyQuestionError, QuestionTooLongError, InvalidTextError) as exc:
+        except InvalidInputError as exc:
             return notice_message(str(exc))
-        except SummitError:
-            log.exception("answering a Slack question failed")
+        except NotReadyError as exc:
+            log.warning("a Slack question met an assistant not ready: %s", exc)
+            return notice_message(STARTING)
+        except UnavailableError as exc:
+            log.warning("a Slack question was not answered: %s (cause: %r)", exc, exc.__cause__)
             return notice_message(UNAVAILABLE)
+        except Exception:  # the user gets a polite notice; the log gets the cause
+            log.exception("answering a Slack question failed")
+            return notice_message(FAILED)
 
 
 def _post(client: WebClient, channel: str, thread_ts: str, message: dict[str, Any]) -> None:

@@ -1,0 +1,154 @@
+"""The assistant a long-running front door answers with, kept loaded and current.
+
+The HTTP server, the Slack Socket Mode runner and `summit chat` each hold one LiveAssistant.
+A background thread loads the assistant unless the door loaded it already (retrying with
+backoff while the store or model is not there yet), then checks every few seconds whether an
+ingest changed the store and refreshes the indexes. No failure ends the thread: each is
+logged with its cause and retried, and `readiness()` says whether answers come from indexes
+known to be current, and if not, why.
+"""
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from server.assistant import Assistant
+from server.errors import NotReadyError, SummitError
+
+AssistantFactory = Callable[[], Assistant]
+log = logging.getLogger(__name__)
+FIRST_RETRY_S = 1.0
+MAX_RETRY_S = 60.0
+_STARTING = "The assistant is starting; try again in a few seconds."
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    reason: str | None = None
+    retry_after_s: int = 0
+
+
+@dataclass(frozen=True)
+class _State:
+    """Swapped whole, so a reader never sees an assistant with another state's problem."""
+
+    assistant: Assistant | None = None
+    problem: str | None = None  # why it is not loaded, or why the last refresh failed
+    next_try: float = 0.0  # time.monotonic() of the next attempt, while there is a problem
+
+
+class Backoff:
+    """Waits that double from `first` up to `most`; back to `first` after a success."""
+
+    def __init__(self, first: float, most: float) -> None:
+        self._first, self._most = first, most
+        self._next = first
+
+    def next(self) -> float:
+        wait = self._next
+        self._next = min(self._most, self._next * 2)
+        return wait
+
+    def reset(self) -> None:
+        self._next = self._first
+
+
+class LiveAssistant:
+    def __init__(
+        self,
+        build: AssistantFactory,
+        refresh_seconds: float,
+        first_retry_s: float = FIRST_RETRY_S,
+        max_retry_s: float = MAX_RETRY_S,
+    ) -> None:
+        self._build = build
+        self._refresh_s = refresh_seconds
+        self._backoff = Backoff(first_retry_s, max(first_retry_s, max_retry_s))
+        self._state = _State()
+        self._loaded = threading.Event()
+        self._stopped = threading.Event()
+
+    def load(self) -> Assistant:
+        """Loads the assistant now, in the caller's thread; its errors are the caller's."""
+        assistant = self._build()
+        self._state = _State(assistant)
+        self._loaded.set()
+        return assistant
+
+    def start(self) -> None:
+        """Loads (unless `load` did) and then keeps fresh in a background thread."""
+        threading.Thread(target=self._run, name="summit-live", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Waits until the assistant is loaded; False if it was not within `timeout`."""
+        return self._loaded.wait(timeout)
+
+    @property
+    def assistant(self) -> Assistant:
+        """The loaded assistant (possibly on stale indexes, which `readiness` reports), or
+        a NotReadyError saying why there is none yet."""
+        state = self._state
+        if state.assistant is not None:
+            return state.assistant
+        raise NotReadyError(state.problem or _STARTING, self._retry_after(state))
+
+    def readiness(self) -> Readiness:
+        state = self._state
+        if state.assistant is not None and state.problem is None:
+            return Readiness(True)
+        return Readiness(False, state.problem or _STARTING, self._retry_after(state))
+
+    def _run(self) -> None:
+        while self._state.assistant is None and not self._stopped.is_set():
+            try:
+                self.load()
+            except Exception as exc:  # any failure is logged and retried
+                self._failed("The assistant could not be loaded", exc)
+                self._stopped.wait(max(0.0, self._state.next_try - time.monotonic()))
+        self._backoff.reset()
+        if self._refresh_s > 0:
+            self._keep_fresh()
+
+    def _keep_fresh(self) -> None:
+        """Checks the store every few seconds for what `summit ingest` wrote meanwhile."""
+        wait = self._refresh_s
+        while not self._stopped.wait(wait):
+            state = self._state
+            assert state.assistant is not None
+            try:
+                if state.assistant.refresh():
+                    log.info("the store changed: indexes refreshed")
+            except Exception as exc:  # a store briefly away, a bm25s error...
+                wait = self._failed("The indexes could not be refreshed", exc)
+                continue
+            if state.problem is not None:
+                log.info("the indexes are current again")
+            self._state = _State(state.assistant)
+            self._backoff.reset()
+            wait = self._refresh_s
+
+    def _failed(self, what: str, exc: Exception) -> float:
+        """Logs a failure with its cause, records it for readiness; the wait till the next
+        try. The user-facing reason has a SummitError's message, never internal text."""
+        wait = max(self._backoff.next(), self._refresh_s if self._state.assistant else 0.0)
+        if isinstance(exc, SummitError):
+            reason = f"{what}: {str(exc).rstrip('.')}."
+            log.warning("%s; retrying in %.0f s (cause: %r)", reason, wait, exc.__cause__ or exc)
+        else:
+            reason = f"{what} ({type(exc).__name__}); see the server log."
+            log.error("%s; retrying in %.0f s", reason, wait, exc_info=exc)
+        if self._state.assistant is not None:
+            reason += " Answers come from the indexes loaded before."
+        self._state = _State(self._state.assistant, reason, time.monotonic() + wait)
+        return wait
+
+    @staticmethod
+    def _retry_after(state: _State) -> int:
+        return max(1, math.ceil(state.next_try - time.monotonic())) if state.problem else 2
