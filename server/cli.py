@@ -261,12 +261,19 @@ def serve(
     import uvicorn
 
     from server.httpapi.app import create_app
+    from server.httpapi.protocol import json_error_protocol
 
     settings = _settings(store)
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port}
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        http=json_error_protocol(),
+    )
 
 
 @app.command()

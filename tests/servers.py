@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from server.httpapi.app import create_app
+from server.httpapi.protocol import json_error_protocol
 from server.live import AssistantFactory
 from server.settings import Settings
 
@@ -29,7 +30,9 @@ class LiveServer:
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none")
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", ws="none", http=json_error_protocol()
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
