@@ -18,7 +18,7 @@ from server.errors import (
     StoreUnavailableError,
     SummitError,
 )
-from server.httpapi import chat_routes, openai_routes, page_routes
+from server.httpapi import chat_routes, docs_routes, openai_routes, page_routes
 from server.httpapi.limits import (
     ApiKeyMiddleware,
     BodySizeMiddleware,
@@ -57,11 +57,15 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
         description="Answers about summit documents, every statement backed by a cited passage.",
         version="0.1.0",
         lifespan=lifespan,
+        # docs_routes serves /docs from local assets; ReDoc would load from a CDN too.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
     for router in (page_routes.router, chat_routes.router, openai_routes.router):
         app.include_router(router)
+    app.include_router(docs_routes.router)
     if settings.slack_bot_token and settings.slack_signing_secret:
         from server.httpapi.slack_routes import slack_router
         from server.slack.bot import create_slack_app
