@@ -1,5 +1,6 @@
 """The one Settings object, built at each entry point and passed down."""
 
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -8,6 +9,16 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bundled(folder: str) -> Path:
+    """corpus/ or prompts/. A wheel carries them inside the package, as server/bundled/
+    (pyproject.toml maps them there); a source tree, editable installs included, keeps
+    them at the top of the repository, where the package has no bundled/."""
+    packaged = resources.files("server").joinpath("bundled", folder)
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return PROJECT_ROOT / folder
 
 
 def _default_store() -> Path:
@@ -51,11 +62,12 @@ class Settings(BaseSettings):
         description="Chroma collection name (3-512 of a-z A-Z 0-9 . _ -).",
     )
     corpus_dir: Path = Field(
-        default=PROJECT_ROOT / "corpus",
+        default_factory=lambda: _bundled("corpus"),
         description="Bundled corpus, ingested when a question meets an empty store.",
     )
     prompts_dir: Path = Field(
-        default=PROJECT_ROOT / "prompts", description="Folder of user-facing texts and prompts."
+        default_factory=lambda: _bundled("prompts"),
+        description="Folder of user-facing texts and prompts.",
     )
     embedding_model: str = Field(
         default="",

@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from server.assistant import Assistant
-from server.httpapi import chat_routes, openai_routes, page_routes
+from server.httpapi import chat_routes, docs_routes, openai_routes, page_routes
 from server.httpapi.failures import RequestIdMiddleware, add_error_handlers
 from server.httpapi.limits import (
     ApiKeyMiddleware,
@@ -39,10 +39,14 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
         description="Answers about summit documents, every statement backed by a cited passage.",
         version="0.1.0",
         lifespan=lifespan,
+        # docs_routes serves /docs from local assets; ReDoc would load from a CDN too.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = live
-    for router in (page_routes.router, chat_routes.router, openai_routes.router):
+    routers = (page_routes.router, docs_routes.router, chat_routes.router, openai_routes.router)
+    for router in routers:
         app.include_router(router)
     if settings.slack_bot_token and settings.slack_signing_secret:
         from server.httpapi.slack_routes import slack_router
