@@ -9,6 +9,7 @@ Embeddings method names (embed_documents, embed_query) without its base class, w
 """
 
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from pathlib import Path
@@ -104,12 +105,17 @@ class SentenceEmbedder(Embedder):
         super().__init__(model, batch_size)
         self.device = device
         self._model: SentenceTransformer | None = None
+        # Request threads share one model: a fast tokenizer changes its padding and
+        # truncation state on every call and raises "Already borrowed" when two calls meet,
+        # and two first requests would each load the model.
+        self._lock = threading.RLock()
 
     @property
     def model(self) -> "SentenceTransformer":
-        if self._model is None:
-            self._model = self._load()
-        return self._model
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
 
     def _load(self) -> "SentenceTransformer":
         from sentence_transformers import SentenceTransformer
@@ -139,17 +145,19 @@ class SentenceEmbedder(Embedder):
     def count_tokens(self, texts: list[str]) -> list[int]:
         if not texts:
             return []
-        encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
+        with self._lock:
+            encoded = self.model.tokenizer(texts, add_special_tokens=True, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def encode(self, texts: list[str]) -> Any:
-        return self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:  # torch already spreads one encode over every core
+            return self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
 
 
 class CachedEncoder:

@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +237,24 @@ def test_a_folder_saved_by_sentence_transformers_6_is_read(tmp_path: Path) -> No
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "weighted"}))
     with pytest.raises(ModelUnavailableError, match="pooling"):
         read_layout(tmp_path)
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_both_backends_encode_safely_from_32_threads_at_once(
+    backend: str, real_embedder: Embedder, torch_embedder: SentenceEmbedder
+) -> None:
+    """Request threads share one tokenizer and model: every thread gets the vectors a lone
+    call gives (a fast tokenizer shared without a lock raises "Already borrowed")."""
+    embedder = real_embedder if backend == "onnx" else torch_embedder
+    texts = [MIXED_TEXTS[n % len(MIXED_TEXTS) :] + MIXED_TEXTS[:1] for n in range(32)]
+    alone = [embedder.encode(batch) for batch in texts]
+    start = threading.Barrier(32)
+
+    def encode(batch: list[str]) -> object:
+        start.wait()
+        return embedder.encode(batch)
+
+    with ThreadPoolExecutor(32) as pool:
+        together = list(pool.map(encode, texts))
+    for one, other in zip(alone, together, strict=True):
+        assert float(np.abs(np.asarray(one) - np.asarray(other)).max()) < 1e-5
