@@ -22,7 +22,7 @@ def run_chat(assistant: Assistant, settings: Settings, console: Console) -> None
     intro = PromptLibrary(settings.prompts_dir).render(
         "chat_intro", documents=status.documents, chunks=status.chunks
     )
-    console.print(intro)
+    render.print_text(console, intro)
     history: list[Turn] = []
     while True:
         try:
@@ -35,7 +35,7 @@ def run_chat(assistant: Assistant, settings: Settings, console: Console) -> None
         try:
             answer = render.print_answer_stream(console, assistant.ask_stream(question, history))
         except SummitError as exc:
-            console.print(f"[red]{exc}[/red]")
+            render.print_error(console, str(exc))
             continue
         console.print()
         history += [

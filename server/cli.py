@@ -10,7 +10,6 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from server import render
@@ -47,7 +46,7 @@ def _settings(store: Path | None) -> Settings:
         settings = Settings()
     except ValidationError as exc:
         problems = "; ".join(_problem(e["loc"], e["msg"]) for e in exc.errors())
-        err.print(f"[red]error:[/red] invalid setting ({problems})")
+        render.print_error(err, f"invalid setting ({problems})")
         raise typer.Exit(2) from None
     return settings.model_copy(update={"store": store}) if store is not None else settings
 
@@ -63,12 +62,12 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except SummitError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        render.print_error(err, str(exc))
         raise typer.Exit(1) from None
 
 
 def _notify(message: str) -> None:
-    err.print(message)
+    render.print_text(err, message)
 
 
 def _lines(argument: str | None) -> Iterator[str]:
@@ -221,7 +220,7 @@ def _each_input(argument: str | None, handle: Callable[[str], None]) -> None:
         try:
             handle(line)
         except SummitError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            render.print_error(err, str(exc))
             failures += 1
     if failures:
         raise typer.Exit(1)
@@ -292,7 +291,7 @@ def model_export(as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps({"folder": str(export.folder), "sha256": export.sha256}))
     else:
-        out.print(f"ONNX export: {escape(str(export.folder))} (sha256 {export.sha256[:16]}…)")
+        render.print_text(out, f"ONNX export: {export.folder} (sha256 {export.sha256[:16]}…)")
 
 
 @eval_app.command("qa")
