@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -39,13 +39,14 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
+
+def _store_option(help_text: str) -> Any:  # typer.Option's own return type
+    """--store FOLDER; each command says which store it means."""
+    return typer.Option("--store", metavar="FOLDER", help=help_text)
+
+
 StoreOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--store",
-        metavar="FOLDER",
-        help="Store folder (default: SUMMIT_STORE or a per-user folder).",
-    ),
+    Path | None, _store_option("Store folder (default: SUMMIT_STORE or a per-user folder).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -385,11 +386,9 @@ def eval_qa(
     ],
     store: Annotated[
         Path | None,
-        typer.Option(
-            "--store",
-            metavar="FOLDER",
-            help="The store to answer from (a news QA folder's default: its own store "
-            "beside SUMMIT_STORE).",
+        _store_option(
+            "The store to answer from (a news QA folder's default: its own store beside "
+            "SUMMIT_STORE)."
         ),
     ] = None,
     undated: Annotated[
@@ -417,7 +416,7 @@ def eval_qa(
         render.print_qa_report(out, report)
 
 
-@eval_app.command("retrieval")
+@eval_app.command("retrieval", short_help="Score dense, BM25 and hybrid retrieval.")
 def eval_retrieval(
     dataset: Annotated[
         Path,
@@ -426,12 +425,7 @@ def eval_retrieval(
         ),
     ],
     store: Annotated[
-        Path | None,
-        typer.Option(
-            "--store",
-            metavar="FOLDER",
-            help="The dataset's own store (default: beside SUMMIT_STORE).",
-        ),
+        Path | None, _store_option("The dataset's own store (default: beside SUMMIT_STORE).")
     ] = None,
     depth: Annotated[
         int, typer.Option("--depth", min=100, metavar="N", help="Chunks taken from each retriever.")
@@ -446,9 +440,7 @@ def eval_retrieval(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Score dense, BM25 and hybrid retrieval on a dataset.
-
-    nDCG@10, Recall@100 and MRR@10 of each."""
+    """Score dense, BM25 and hybrid retrieval on a dataset: nDCG@10, Recall@100, MRR@10."""
     from server.components import eval_store_of, evaluate_retrieval
 
     settings = _settings(None)
