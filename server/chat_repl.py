@@ -26,7 +26,7 @@ def run_chat(build_assistant: AssistantFactory, settings: Settings, console: Con
     intro = PromptLibrary(settings.prompts_dir).render(
         "chat_intro", documents=status.documents, chunks=status.chunks
     )
-    console.print(intro)
+    render.print_text(console, intro)
     try:
         _converse(live, console)
     finally:
@@ -47,7 +47,7 @@ def _converse(live: LiveAssistant, console: Console) -> None:
             stream = live.assistant.ask_stream(question, history)
             answer = render.print_answer_stream(console, stream)
         except SummitError as exc:
-            console.print(f"[red]{exc}[/red]")
+            render.print_error(console, str(exc))
             continue
         console.print()
         history += [

@@ -6,37 +6,79 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from server import render
 from server.errors import SummitError
 from server.settings import Settings
 
+# Plain (click-style) help: typer's rich panels print a type for every option, <bool> for
+# flags and for --help itself. -h is inherited by every subcommand's context.
 app = typer.Typer(
     help="Ask questions of summit documents; every answer cites its passages.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-eval_app = typer.Typer(help="Measure retrieval and answer quality.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Measure retrieval and answer quality.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(eval_app, name="eval")
-model_app = typer.Typer(help="Prepare the embedding model.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Prepare the embedding model.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(model_app, name="model")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
+
+def _store_option(help_text: str) -> Any:  # typer.Option's own return type
+    """--store FOLDER; each command says which store it means."""
+    return typer.Option("--store", metavar="FOLDER", help=help_text)
+
+
 StoreOption = Annotated[
-    Path | None,
-    typer.Option("--store", help="Store folder (default: SUMMIT_STORE or a per-user folder)."),
+    Path | None, _store_option("Store folder (default: SUMMIT_STORE or a per-user folder).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"summit-assistant {_version()}")
+        raise typer.Exit()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("summit-assistant")
+    except PackageNotFoundError:  # run from a source tree that was never pip-installed
+        return "(version unknown: not installed)"
+
+
+@app.callback()
+def _options(
+    _: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def _settings(store: Path | None) -> Settings:
@@ -47,7 +89,7 @@ def _settings(store: Path | None) -> Settings:
         settings = Settings()
     except ValidationError as exc:
         problems = "; ".join(_problem(e["loc"], e["msg"]) for e in exc.errors())
-        err.print(f"[red]error:[/red] invalid setting ({problems})")
+        render.print_error(err, f"invalid setting ({problems})")
         raise typer.Exit(2) from None
     return settings.model_copy(update={"store": store}) if store is not None else settings
 
@@ -63,12 +105,12 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except SummitError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        render.print_error(err, str(exc))
         raise typer.Exit(1) from None
 
 
 def _notify(message: str) -> None:
-    err.print(message)
+    render.print_text(err, message)
 
 
 def _lines(argument: str | None) -> Iterator[str]:
@@ -84,7 +126,8 @@ def _lines(argument: str | None) -> Iterator[str]:
 @app.command()
 def ingest(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")
+        list[Path] | None,
+        typer.Argument(metavar="PATH", help="Files or folders (default: the bundled corpus)."),
     ] = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove documents whose files are gone.")
@@ -100,7 +143,9 @@ def ingest(
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Load, chunk, embed and store documents (.md .txt .html .pdf .jsonl)."""
+    """Load, chunk, embed and store documents.
+
+    Reads .md, .txt, .html, .pdf and .jsonl files; folders are walked recursively."""
     from server.components import ingest as run_ingest
 
     settings = _settings(store)
@@ -146,7 +191,8 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 @app.command()
 def ask(
     question: Annotated[
-        str | None, typer.Argument(help="The question; without it, one a line from stdin.")
+        str | None,
+        typer.Argument(metavar="QUESTION", help="The question; without it, one a line from stdin."),
     ] = None,
     store: StoreOption = None,
     as_of: Annotated[
@@ -154,13 +200,16 @@ def ask(
         typer.Option(
             "--as-of",
             formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
             help="Answer as of this day: from the documents published in the two weeks "
             "before it (and those without a date).",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Answer a question with cited passages (JSON Lines with --json when reading stdin)."""
+    """Answer a question with cited passages.
+
+    Without a question, answers one a line from stdin (JSON Lines with --json)."""
     from server.components import build_assistant
     from server.document_dates import Scope
 
@@ -181,13 +230,18 @@ def ask(
 @app.command()
 def search(
     query: Annotated[
-        str | None, typer.Argument(help="The query; without it, one a line from stdin.")
+        str | None,
+        typer.Argument(metavar="QUERY", help="The query; without it, one a line from stdin."),
     ] = None,
-    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to return.")] = 10,
+    k: Annotated[
+        int, typer.Option("--k", min=1, max=100, metavar="N", help="Passages to return.")
+    ] = 10,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The passages that best match a query, best first (hybrid dense + BM25)."""
+    """The passages that best match a query, best first.
+
+    Hybrid retrieval: dense vectors and BM25, fused."""
     from server.components import build_assistant
 
     settings = _settings(store)
@@ -221,7 +275,7 @@ def _each_input(argument: str | None, handle: Callable[[str], None]) -> None:
         try:
             handle(line)
         except SummitError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            render.print_error(err, str(exc))
             failures += 1
     if failures:
         raise typer.Exit(1)
@@ -229,7 +283,9 @@ def _each_input(argument: str | None, handle: Callable[[str], None]) -> None:
 
 @app.command()
 def chat(store: StoreOption = None) -> None:
-    """An interactive conversation; follow-up questions use what was asked before."""
+    """An interactive conversation.
+
+    Follow-up questions use what was asked before."""
     from server.chat_repl import run_chat
     from server.components import build_assistant
 
@@ -253,19 +309,30 @@ def status(store: StoreOption = None, as_json: JsonOption = False) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address (default: SUMMIT_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: SUMMIT_PORT).")] = None,
+    ctx: typer.Context,
+    host: Annotated[
+        str,
+        typer.Option(
+            metavar="ADDRESS", help="Address to listen on (SUMMIT_HOST sets the default)."
+        ),
+    ] = Settings.model_fields["host"].default,
+    port: Annotated[
+        int,
+        typer.Option(min=1, max=65535, metavar="PORT", help="Port (SUMMIT_PORT sets the default)."),
+    ] = Settings.model_fields["port"].default,
     store: StoreOption = None,
 ) -> None:
-    """Run the HTTP API and the chat page (http://HOST:PORT/, docs at /docs)."""
+    """Run the HTTP API and the chat page.
+
+    The page is at http://HOST:PORT/, the API's documentation at /docs."""
     import uvicorn
 
     from server.httpapi.app import create_app
     from server.httpapi.protocol import json_error_protocol
 
-    settings = _settings(store)
-    settings = settings.model_copy(
-        update={"host": host or settings.host, "port": port or settings.port}
+    given = {"host": host, "port": port}
+    settings = _settings(store).model_copy(
+        update={name: value for name, value in given.items() if _typed(ctx, name)}
     )
     uvicorn.run(
         create_app(settings),
@@ -276,9 +343,19 @@ def serve(
     )
 
 
+def _typed(ctx: typer.Context, option: str) -> bool:
+    """Whether the option was given on the command line. Its default, shown in --help, is
+    the built-in one; SUMMIT_* variables and .env come in through Settings and must win
+    over it, but not over a value typed (even one equal to the default)."""
+    source = ctx.get_parameter_source(option)
+    return source is not None and source.name == "COMMANDLINE"
+
+
 @app.command()
 def slack(store: StoreOption = None) -> None:
-    """Run the Slack bot over Socket Mode (needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN)."""
+    """Run the Slack bot over Socket Mode.
+
+    Needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN."""
     from server.components import build_assistant
     from server.slack.socket_mode import run_socket_mode
 
@@ -289,8 +366,10 @@ def slack(store: StoreOption = None) -> None:
 
 @model_app.command("export")
 def model_export(as_json: JsonOption = False) -> None:
-    """Export the embedding model to ONNX now (otherwise done on first need); every later
-    process loads the export without importing torch."""
+    """Export the embedding model to ONNX now.
+
+    Otherwise done on first need; every later process loads the export without importing
+    torch."""
     from server.components import export_embedding_model
 
     with _user_errors():
@@ -298,7 +377,7 @@ def model_export(as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps({"folder": str(export.folder), "sha256": export.sha256}))
     else:
-        out.print(f"ONNX export: {escape(str(export.folder))} (sha256 {export.sha256[:16]}…)")
+        render.print_text(out, f"ONNX export: {export.folder} (sha256 {export.sha256[:16]}…)")
 
 
 @eval_app.command("qa")
@@ -306,16 +385,16 @@ def eval_qa(
     question_set: Annotated[
         Path,
         typer.Argument(
+            metavar="QUESTIONS",
             help="JSON Lines (question, answers, answerable), or a news QA folder "
-            "(questions.jsonl and corpus.jsonl, the RealTimeQA layout)."
+            "(questions.jsonl and corpus.jsonl, the RealTimeQA layout).",
         ),
     ],
     store: Annotated[
         Path | None,
-        typer.Option(
-            "--store",
-            help="The store to answer from (a news QA folder's default: its own store "
-            "beside SUMMIT_STORE).",
+        _store_option(
+            "The store to answer from (a news QA folder's default: its own store beside "
+            "SUMMIT_STORE)."
         ),
     ] = None,
     undated: Annotated[
@@ -326,9 +405,10 @@ def eval_qa(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Answer every question of a set and score the answers strictly: right, wrong, refused,
-    precision with 95 % intervals, the risk-coverage table and, for news, the refusals with
-    the answer's articles left out."""
+    """Answer every question of a set and score the answers strictly.
+
+    Right, wrong, refused, precision with 95 % intervals, the risk-coverage table and, for
+    news, the refusals with the answer's articles left out."""
     from server.components import eval_store_of, evaluate_answers
 
     settings = _settings(store)
@@ -342,17 +422,19 @@ def eval_qa(
         render.print_qa_report(out, report)
 
 
-@eval_app.command("retrieval")
+@eval_app.command("retrieval", short_help="Score dense, BM25 and hybrid retrieval.")
 def eval_retrieval(
     dataset: Annotated[
-        Path, typer.Argument(help="BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv.")
+        Path,
+        typer.Argument(
+            metavar="DATASET", help="BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv."
+        ),
     ],
     store: Annotated[
-        Path | None,
-        typer.Option("--store", help="The dataset's own store (default: beside SUMMIT_STORE)."),
+        Path | None, _store_option("The dataset's own store (default: beside SUMMIT_STORE).")
     ] = None,
     depth: Annotated[
-        int, typer.Option("--depth", min=100, help="Chunks taken from each retriever.")
+        int, typer.Option("--depth", min=100, metavar="N", help="Chunks taken from each retriever.")
     ] = 1000,
     whole_documents: Annotated[
         bool,
@@ -364,7 +446,7 @@ def eval_retrieval(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """nDCG@10, Recall@100 and MRR@10 of dense, BM25 and hybrid retrieval on a dataset."""
+    """Score dense, BM25 and hybrid retrieval on a dataset: nDCG@10, Recall@100, MRR@10."""
     from server.components import eval_store_of, evaluate_retrieval
 
     settings = _settings(None)

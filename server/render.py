@@ -1,10 +1,15 @@
-"""Terminal rendering of answers, search results and reports (rich)."""
+"""Terminal rendering of answers, search results and reports (rich).
+
+Every line is built as `rich.text.Text` from its parts, never as a markup string: documents,
+file names and messages hold square brackets ([1], [draft]), :emoji: codes and backslashes
+that rich would otherwise read as markup and change.
+"""
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 if TYPE_CHECKING:  # importing these pulls in the model and store libraries
     from ingest.pipeline import IngestReport
@@ -12,13 +17,30 @@ if TYPE_CHECKING:  # importing these pulls in the model and store libraries
     from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
     from server.retrieval_eval import RetrievalReport
 
+# A part of a line: plain text, or (text, style) with a rich style such as "bold".
+Part = str | tuple[str, str]
+
+
+def _say(console: Console, *parts: Part, end: str = "\n") -> None:
+    console.print(Text.assemble(*parts), end=end)
+
+
+def print_error(console: Console, message: str) -> None:
+    """One error line: "error:" in red, then the message as written."""
+    _say(console, ("error:", "red"), " ", message)
+
+
+def print_text(console: Console, text: str) -> None:
+    """A message (a notice, a prompt's text) as written."""
+    _say(console, text)
+
 
 def print_answer(console: Console, answer: "Answer") -> None:
     from server.plaintext import SHORT_ANSWER_SEPARATOR, split_short_answer
 
     short, rest = split_short_answer(answer)
-    lead = f"[bold]{escape(short)}[/bold]{SHORT_ANSWER_SEPARATOR}" if short else ""
-    console.print(lead + escape(rest))
+    lead: list[Part] = [(short, "bold"), SHORT_ANSWER_SEPARATOR] if short else []
+    _say(console, *lead, rest)
     _print_after_text(console, answer)
 
 
@@ -29,13 +51,14 @@ def print_answer_stream(console: Console, events: "Iterable[AnswerEvent]") -> "A
 
     for event in events:
         if isinstance(event, DeltaEvent):
-            console.print(escape(event.text), end="")
+            _say(console, event.text, end="")
             console.file.flush()
         elif isinstance(event, DoneEvent):
             console.print()
             if event.revised:
-                console.print(f"\n[bold]{CHECKED_HEADING}[/bold]")
-                console.print(escape(event.answer.answer))
+                console.print()
+                _say(console, (CHECKED_HEADING, "bold"))
+                _say(console, event.answer.answer)
             _print_after_text(console, event.answer)
             return event.answer
     raise RuntimeError("the answer stream ended without its answer")
@@ -45,10 +68,10 @@ def _print_after_text(console: Console, answer: "Answer") -> None:
     from server.plaintext import check_notes
 
     for note in check_notes(answer):
-        console.print(f"[yellow]{escape(note)}[/yellow]")
+        _say(console, (note, "yellow"))
     if answer.citations:
-        heading = "Sources" if answer.answered else "Closest passages"
-        console.print(f"\n[bold]{heading}[/bold]")
+        console.print()
+        _say(console, ("Sources" if answer.answered else "Closest passages", "bold"))
         for citation in answer.citations:
             _print_citation(console, citation)
 
@@ -56,66 +79,67 @@ def _print_after_text(console: Console, answer: "Answer") -> None:
 def _print_citation(console: Console, citation: "Citation") -> None:
     from server.plaintext import citation_label
 
-    console.print(f"[bold]\\[{citation.n}][/bold] {escape(citation_label(citation))}")
-    console.print(f"    [dim]“{escape(citation.text)}”[/dim]")
+    _say(console, (f"[{citation.n}]", "bold"), " ", citation_label(citation))
+    _say(console, "    ", (f"“{citation.text}”", "dim"))
 
 
 def print_search(console: Console, response: "SearchResponse") -> None:
     if not response.results:
-        console.print("No passages match.")
+        _say(console, "No passages match.")
     for rank, result in enumerate(response.results, start=1):
         where = " — ".join(p for p in [result.title or result.source, result.section] if p)
-        console.print(f"[bold]{rank}.[/bold] {escape(where)} [dim](score {result.score:.4f})[/dim]")
-        console.print(f"    {escape(result.text)}")
+        _say(console, (f"{rank}.", "bold"), f" {where} ", (f"(score {result.score:.4f})", "dim"))
+        _say(console, f"    {result.text}")
 
 
 def print_ingest_report(console: Console, report: "IngestReport") -> None:
-    console.print(
+    _say(
+        console,
         f"Documents: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.removed} removed. "
-        f"The store holds {report.chunks} passages."
+        f"The store holds {report.chunks} passages.",
     )
     for skipped in report.skipped:
-        console.print(f"[yellow]skipped[/yellow] {escape(skipped.path)}: {escape(skipped.reason)}")
+        _say(console, ("skipped", "yellow"), f" {skipped.path}: {skipped.reason}")
 
 
 def print_status(console: Console, status: "StoreStatus") -> None:
-    console.print(f"Store:           {escape(status.store)}")
-    console.print(f"Documents:       {status.documents}")
-    console.print(f"Passages:        {status.chunks}")
-    console.print(f"Embedding model: {escape(status.embedding_model)}")
+    _say(console, f"Store:           {status.store}")
+    _say(console, f"Documents:       {status.documents}")
+    _say(console, f"Passages:        {status.chunks}")
+    _say(console, f"Embedding model: {status.embedding_model}")
 
 
 def print_qa_report(console: Console, report: "QAReport") -> None:
-    console.print(
+    _say(
+        console,
         f"Questions: {report.questions} ({report.answerable} answerable), "
-        f"answer threshold {report.threshold:.3f}"
+        f"answer threshold {report.threshold:.3f}",
     )
-    console.print(f"Right (of answerable):     {_rate(report.right)}")
-    console.print(f"Precision (right/answered): {_rate(report.precision)}")
-    console.print(f"Wrong: {report.wrong}   Refused: {report.refused}")
+    _say(console, f"Right (of answerable):     {_rate(report.right)}")
+    _say(console, f"Precision (right/answered): {_rate(report.precision)}")
+    _say(console, f"Wrong: {report.wrong}   Refused: {report.refused}")
     if report.refusal is not None:
-        console.print(f"Refused, unanswerable:     {_rate(report.refusal)}")
+        _say(console, f"Refused, unanswerable:     {_rate(report.refusal)}")
     for kind, rate in report.refusal_by_kind.items():
-        console.print(f"  refused, {escape(kind)}: {_rate(rate)}")
+        _say(console, f"  refused, {kind}: {_rate(rate)}")
     if report.negative_rejection is not None:
-        console.print(f"Refused without the answer's documents: {_rate(report.negative_rejection)}")
-    console.print("Risk-coverage (answerable questions, most confident first):")
-    console.print(
-        f"  {'threshold':>9} {'answered':>9} {'coverage':>9} {'right':>6} {'precision':>9}"
+        _say(console, f"Refused without the answer's documents: {_rate(report.negative_rejection)}")
+    _say(console, "Risk-coverage (answerable questions, most confident first):")
+    _say(
+        console, f"  {'threshold':>9} {'answered':>9} {'coverage':>9} {'right':>6} {'precision':>9}"
     )
     for row in report.risk_coverage:
-        console.print(
+        _say(
+            console,
             f"  {row.threshold:>9.3f} {row.answered:>9} {row.coverage:>9.1%} {row.right:>6} "
-            f"{row.precision:>9.1%}"
+            f"{row.precision:>9.1%}",
         )
-    console.print(f"Latency p50 / p95: {report.latency_p50_ms} / {report.latency_p95_ms} ms")
+    _say(console, f"Latency p50 / p95: {report.latency_p50_ms} / {report.latency_p95_ms} ms")
     for outcome in report.outcomes:
         verdict = _miss(outcome)
         if verdict is not None:
-            console.print(
-                f"[yellow]{verdict}[/yellow] ({escape(outcome.kind)}): {escape(outcome.question)}"
-            )
+            _say(console, (verdict, "yellow"), f" ({outcome.kind}): {outcome.question}")
 
 
 def _miss(outcome: "QAOutcome") -> str | None:
@@ -136,15 +160,17 @@ def _rate(rate: "Rate") -> str:
 
 
 def print_retrieval_report(console: Console, report: "RetrievalReport") -> None:
-    console.print(
-        f"{escape(report.dataset)}: {report.queries} queries, {report.documents} documents, "
-        f"{report.chunks} passages"
+    _say(
+        console,
+        f"{report.dataset}: {report.queries} queries, {report.documents} documents, "
+        f"{report.chunks} passages",
     )
     reused = "reused, nothing embedded" if report.store_reused else "ingested"
-    console.print(f"Store: {escape(report.store)} ({reused}, {report.ingest_seconds} s)")
-    console.print(f"{'method':<8} {'nDCG@10':>8} {'R@100':>8} {'MRR@10':>8} {'seconds':>8}")
+    _say(console, f"Store: {report.store} ({reused}, {report.ingest_seconds} s)")
+    _say(console, f"{'method':<8} {'nDCG@10':>8} {'R@100':>8} {'MRR@10':>8} {'seconds':>8}")
     for method, scores in report.methods.items():
-        console.print(
+        _say(
+            console,
             f"{method:<8} {scores.ndcg_at_10:>8.4f} {scores.recall_at_100:>8.4f} "
-            f"{scores.mrr_at_10:>8.4f} {scores.seconds:>8.1f}"
+            f"{scores.mrr_at_10:>8.4f} {scores.seconds:>8.1f}",
         )

@@ -3,6 +3,7 @@ Chroma store on disk, the bundled corpus. Offline."""
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,18 @@ def test_ingest_twice_keeps_the_count_and_reports_a_corrupt_pdf(tmp_path: Path) 
     assert "Tokyo" in json.loads(out)["results"][0]["text"]
 
 
+def test_ingest_names_files_with_brackets_as_they_are(tmp_path: Path) -> None:
+    docs, store = tmp_path / "docs", str(tmp_path / "own-store")
+    docs.mkdir()
+    (docs / "report[2024].md").write_text("# Report\n\nThe ministers met in Nara.\n")
+    (docs / "draft[v2].md").write_text("")
+    code, out, _ = run("ingest", str(docs), "--store", store)
+    assert code == 0 and out.startswith("Documents: 1 added")
+    assert f"skipped {docs / 'draft[v2].md'}: empty file" in out.splitlines()
+    code, _, err = run("ingest", str(docs / "minutes[final].md"), "--store", store)
+    assert code == 1 and err == f"error: No such file or folder: {docs / 'minutes[final].md'}\n"
+
+
 def test_ingest_stores_sentence_vectors_when_asked_to(tmp_path: Path) -> None:
     docs, store = tmp_path / "docs", tmp_path / "own-store"
     docs.mkdir()
@@ -233,3 +246,17 @@ def test_asked_as_of_a_day_undated_documents_still_answer(store: Path) -> None:
 def test_a_day_that_is_not_a_date_is_a_clear_error() -> None:
     code, _, err = run("ask", "--as-of", "last week", "Where?")
     assert code == 2 and "--as-of" in err and "Traceback" not in err
+
+
+def test_a_missing_model_backend_names_the_extra_to_install(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "langchain_openai", None)  # import langchain_openai fails
+    monkeypatch.setenv("SUMMIT_LLM", "openai")
+    monkeypatch.setenv("SUMMIT_LLM_MODEL", "any-model")
+    code, out, err = run("ask", "Where was the summit held?", "--store", str(store))
+    assert code == 1 and out == ""
+    assert err.splitlines()[-1] == (
+        "error: SUMMIT_LLM=openai needs the langchain-openai package: "
+        "pip install 'summit-assistant[openai]'"
+    )

@@ -1,0 +1,73 @@
+"""What the terminal shows: documents' and users' text exactly as written, whatever rich
+would make of it as markup (tags, [n] markers, :emoji: codes, backslashes)."""
+
+import io
+
+from rich.console import Console
+
+from ingest.pipeline import IngestReport, Skipped
+from server import render
+from server.models import Answer, Citation, DeltaEvent, DoneEvent
+
+TRICKY = r"Set [bold]x[/bold] as in [1], :warning: and C:\\"
+
+
+def console() -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    return Console(file=buffer, width=200, highlight=False, soft_wrap=True), buffer
+
+
+def citation(text: str) -> Citation:
+    return Citation(
+        n=1,
+        doc_id="d",
+        chunk_id="c",
+        source="report[2024].md",
+        title=None,
+        section="[red]Notes[/red]",
+        page=None,
+        text=text,
+        score=1.0,
+    )
+
+
+def test_a_streamed_answer_and_its_citation_are_printed_verbatim() -> None:
+    pieces = ["Set [bold]x[/bold] as in [1], ", ":warning: and C:\\", "\\"]
+    answer = Answer(
+        question="q", answer="".join(pieces), answered=True, citations=[citation(TRICKY)]
+    )
+    out, buffer = console()
+    events = [*(DeltaEvent(text=p) for p in pieces), DoneEvent(answer=answer, revised=False)]
+    render.print_answer_stream(out, events)
+    lines = buffer.getvalue().splitlines()
+    assert lines[0] == TRICKY
+    assert lines[-2:] == ["[1] report[2024].md — [red]Notes[/red]", f"    “{TRICKY}”"]
+
+
+def test_a_whole_answer_is_printed_verbatim() -> None:
+    answer = Answer(question="q", answer=TRICKY, answered=False, citations=[citation(TRICKY)])
+    out, buffer = console()
+    render.print_answer(out, answer)
+    assert buffer.getvalue().splitlines()[0] == TRICKY
+    assert f"    “{TRICKY}”" in buffer.getvalue().splitlines()
+
+
+def test_the_ingest_report_names_skipped_files_verbatim() -> None:
+    skipped = [
+        Skipped(path="docs/report[2024].md", reason="empty file"),
+        Skipped(path="docs/minutes :warning: [draft].md", reason=r"unreadable: C:\\"),
+    ]
+    out, buffer = console()
+    render.print_ingest_report(out, IngestReport(skipped=skipped))
+    assert buffer.getvalue().splitlines()[1:] == [
+        "skipped docs/report[2024].md: empty file",
+        r"skipped docs/minutes :warning: [draft].md: unreadable: C:\\",
+    ]
+
+
+def test_an_error_line_keeps_the_message_verbatim() -> None:
+    out, buffer = console()
+    render.print_error(out, "SUMMIT_LLM=openai needs it: pip install 'summit-assistant[openai]'")
+    assert buffer.getvalue() == (
+        "error: SUMMIT_LLM=openai needs it: pip install 'summit-assistant[openai]'\n"
+    )
