@@ -6,7 +6,7 @@ from rich.console import Console
 
 from server import render
 from server.errors import SummitError
-from server.live import AssistantFactory, LiveAssistant
+from server.live import AssistantFactory, LiveAssistant, kept_current
 from server.models import Turn
 from server.prompts import PromptLibrary
 from server.settings import Settings
@@ -20,9 +20,8 @@ def run_chat(build_assistant: AssistantFactory, settings: Settings, console: Con
     answered within SUMMIT_REFRESH_SECONDS."""
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
-    live = LiveAssistant(build_assistant, settings.refresh_seconds)
-    status = live.load().status()
-    live.start()
+    live = kept_current(build_assistant, settings.refresh_seconds)
+    status = live.assistant.status()
     intro = PromptLibrary(settings.prompts_dir).render(
         "chat_intro", documents=status.documents, chunks=status.chunks
     )

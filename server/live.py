@@ -57,6 +57,16 @@ class Backoff:
         self._next = self._first
 
 
+def kept_current(build: AssistantFactory, refresh_seconds: float) -> "LiveAssistant":
+    """An assistant loaded now, in the caller's thread (its errors are the caller's), and
+    kept current from then on: what the interactive doors (`summit chat`, the Socket Mode
+    bot) hold. `summit serve` loads in the background instead, to answer /healthz at once."""
+    live = LiveAssistant(build, refresh_seconds)
+    live.load()
+    live.start()
+    return live
+
+
 class LiveAssistant:
     def __init__(
         self,

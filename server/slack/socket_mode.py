@@ -5,7 +5,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
 from server.errors import SummitError
-from server.live import AssistantFactory, LiveAssistant
+from server.live import AssistantFactory, LiveAssistant, kept_current
 from server.settings import Settings
 from server.slack.bot import create_slack_app
 
@@ -18,21 +18,22 @@ class SlackNotConfiguredError(SummitError):
 
 
 def run_socket_mode(settings: Settings, build_assistant: AssistantFactory) -> None:
-    """Checks the tokens before loading anything, then serves until interrupted."""
+    """Checks the tokens before loading anything, then serves until interrupted; what
+    `summit ingest` adds meanwhile is answered within SUMMIT_REFRESH_SECONDS."""
     if settings.slack_app_token is None or settings.slack_bot_token is None:
         raise SlackNotConfiguredError()
+    live = kept_current(build_assistant, settings.refresh_seconds)
     handler = SocketModeHandler(
-        socket_mode_app(settings, build_assistant),
+        socket_mode_app(settings, live),
         settings.slack_app_token.get_secret_value(),
         web_client=WebClient(base_url=settings.slack_api_url),
     )
-    handler.start()  # type: ignore[no-untyped-call]  # blocks until interrupted
+    try:
+        handler.start()  # type: ignore[no-untyped-call]  # blocks until interrupted
+    finally:
+        live.stop()
 
 
-def socket_mode_app(settings: Settings, build_assistant: AssistantFactory) -> App:
-    """The bot over an assistant loaded now and kept current with the store (what
-    `summit ingest` adds is answered within SUMMIT_REFRESH_SECONDS)."""
-    live = LiveAssistant(build_assistant, settings.refresh_seconds)
-    live.load()
-    live.start()
+def socket_mode_app(settings: Settings, live: LiveAssistant) -> App:
+    """The bot, answering with whatever assistant `live` holds at each question."""
     return create_slack_app(settings, lambda: live.assistant)
