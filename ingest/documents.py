@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 
 MetadataValue = str | int | float | bool
+# Chroma refuses these metadata keys, and the whole write holding them (found by fuzzing).
+_RESERVED_KEY_STARTS = ("#", "$", "chroma:")
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,18 @@ class Chunk:
 def indexed_text(title: str | None, text: str) -> str:
     """The text embedded and indexed for a passage: its title gives it context."""
     return f"{title}\n{text}" if title else text
+
+
+def unstorable(document: SourceDocument) -> str | None:
+    """Why the store would refuse this document's chunks (and the write holding them)."""
+    for key in document.metadata:
+        if not key or key.startswith(_RESERVED_KEY_STARTS):
+            return f"metadata key {key!r} cannot be stored (empty, or starts with # $ chroma:)"
+    texts = [document.title or "", *document.metadata, *map(str, document.metadata.values())]
+    texts += [part for block in document.blocks for part in (block.text, block.section or "")]
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"text that is not valid Unicode (an unpaired surrogate, {text[exc.start]!r})"
+    return None

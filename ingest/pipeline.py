@@ -10,8 +10,9 @@ from itertools import islice
 from pathlib import Path
 
 from ingest.chunker import Chunker
-from ingest.documents import Chunk, SourceDocument, indexed_text
-from ingest.loaders import LoadError, load_file
+from ingest.documents import Chunk, indexed_text
+from ingest.file_reading import read_file
+from ingest.report import IngestReport, Skipped, Warned
 from ingest.sentences import split_sentences
 from server.embeddings import Embedder
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
@@ -20,32 +21,6 @@ from server.sentence_vectors import SentenceVectorStore
 from server.store import ChunkStore
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    reason: str
-
-
-@dataclass
-class IngestReport:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    chunks: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "chunks": self.chunks,
-            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
-        }
 
 
 @dataclass
@@ -105,26 +80,25 @@ class IngestPipeline:
         def skip(location: str, reason: str) -> None:
             report.skipped.append(Skipped(location, reason))
 
-        try:
-            documents = load_file(path, skip)
-        except LoadError as exc:
-            skip(str(path), str(exc))  # what the store holds of this file is kept
+        read = read_file(path, self._chunker, skip)
+        report.warnings.extend(Warned(str(path), message) for message in read.warnings)
+        if read.problem is not None:
+            skip(str(path), read.problem)  # what the store holds of this file is kept
             return
         stored = self._store.chunk_ids_by_document(str(path))
-        for document in documents:
-            self._plan_document(document, stored.pop(document.doc_id, None), report, plan)
+        for document, chunks in read.documents:
+            self._plan_document(chunks, stored.pop(document.doc_id, None), report, plan)
         for gone in stored.values():  # records no longer in the file
             plan.to_delete |= gone
             report.removed += 1
 
     def _plan_document(
         self,
-        document: SourceDocument,
+        chunks: list[Chunk],
         stored: set[str] | None,
         report: IngestReport,
         plan: _Plan,
     ) -> None:
-        chunks = self._chunker.chunk(document)
         new_ids = {c.chunk_id for c in chunks}
         if stored == new_ids:
             report.unchanged += 1

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:  # importing these pulls in the model and store libraries
-    from ingest.pipeline import IngestReport
+    from ingest.report import IngestReport
     from server.evaluation import QAOutcome, QAReport, Rate
     from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
     from server.retrieval_eval import RetrievalReport
@@ -77,6 +77,8 @@ def print_ingest_report(console: Console, report: "IngestReport") -> None:
     )
     for skipped in report.skipped:
         console.print(f"[yellow]skipped[/yellow] {escape(skipped.path)}: {escape(skipped.reason)}")
+    for warned in report.warnings:
+        console.print(f"[dim]warning[/dim] {escape(warned.path)}: {escape(warned.message)}")
 
 
 def print_status(console: Console, status: "StoreStatus") -> None:
