@@ -1,6 +1,9 @@
 """What loaders produce and the chunker consumes."""
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 MetadataValue = str | int | float | bool
 # Chroma refuses these metadata keys, and the whole write holding them (found by fuzzing).
@@ -18,11 +21,26 @@ class Block:
 
 @dataclass(frozen=True)
 class SourceDocument:
-    doc_id: str
+    doc_id: str  # a file's path, or a JSONL record's id
     source: str
     title: str | None
     blocks: list[Block]
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    record_id: str | None = None  # a JSONL record's own id: part of what the record is
+
+    @cached_property
+    def identity(self) -> str:
+        """What the document is, wherever its file lies: a digest of its title, metadata and
+        text (runs of whitespace as one space), and a record's id. Not its path, so that a
+        copied or moved folder holds the same documents (chunk ids are made from this)."""
+        digest = hashlib.sha256()
+        metadata = json.dumps(self.metadata, sort_keys=True, default=str)
+        for part in [self.record_id or "", self.title or "", metadata]:
+            digest.update(part.encode() + b"\x00")
+        for block in self.blocks:
+            text = " ".join(block.text.split())
+            digest.update(f"{block.section or ''}\x00{block.page or ''}\x00{text}\x01".encode())
+        return digest.hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,7 @@ def _jsonl_record(path: Path, line: str) -> SourceDocument:
         title=title.strip() if isinstance(title, str) and title.strip() else None,
         blocks=[Block(text)],
         metadata=metadata,
+        record_id=str(doc_id),
     )
     problem = unstorable(document)  # JSON escapes can spell half a character: "\ud83d"
     if problem is not None:

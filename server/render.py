@@ -70,11 +70,18 @@ def print_search(console: Console, response: "SearchResponse") -> None:
 
 
 def print_ingest_report(console: Console, report: "IngestReport") -> None:
+    moved = f", {report.moved} moved" if report.moved else ""
     console.print(
         f"Documents: {report.added} added, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.removed} removed. "
+        f"{report.unchanged} unchanged, {report.removed} removed{moved}. "
         f"The store holds {report.chunks} passages."
     )
+    for copy in report.duplicates:
+        count = "1 document" if copy.documents == 1 else f"{copy.documents} documents"
+        console.print(
+            f"[dim]duplicate[/dim] {escape(copy.path)}: {count} already stored from "
+            f"{escape(copy.of)}, not added again"
+        )
     for skipped in report.skipped:
         console.print(f"[yellow]skipped[/yellow] {escape(skipped.path)}: {escape(skipped.reason)}")
     for warned in report.warnings:

@@ -172,6 +172,18 @@ class ChunkStore:
                 metadatas=[_metadata(c) for c in chunks],
             )
 
+    def relabel(self, moves: Mapping[str, tuple[str, str]]) -> None:
+        """Gives chunks a new (doc_id, source): a document found at a new path keeps its
+        vectors."""
+        ids = list(moves)
+        for start in range(0, len(ids), _PAGE):
+            page = ids[start : start + _PAGE]
+            labels: list[Mapping[str, Any]] = [
+                {"doc_id": moves[i][0], "source": moves[i][1]} for i in page
+            ]
+            with _reaching_store():
+                self._collection.update(ids=page, metadatas=labels)  # merged into the rest
+
     def delete(self, chunk_ids: Iterable[str]) -> None:
         ids = list(chunk_ids)
         for start in range(0, len(ids), _PAGE):

@@ -116,9 +116,10 @@ def write_good_files(folder: Path) -> list[Path]:
 
 
 def unaccounted(report: IngestReport, stored: set[str], paths: list[Path]) -> list[str]:
-    """The files neither stored nor reported as skipped (whole, or a line or page of them)."""
+    """The files neither stored nor reported: skipped (whole, or a line or page of them), or
+    a copy of another file (two mutants can say the same)."""
     told = {s.path.split("#")[0].rsplit(":", 1)[0] for s in report.skipped}
-    told |= {s.path for s in report.skipped}
+    told |= {s.path for s in report.skipped} | {d.path for d in report.duplicates}
     return [p.name for p in paths if str(p) not in stored | told]
 
 
@@ -190,7 +191,7 @@ def test_summit_ingest_of_mutants_beside_good_files_stores_the_good_ones(
     assert (code, err) == (0, "")
     assert [r.getMessage() for r in caplog.records] == []
     report = json.loads(out)
-    told = {s["path"] for s in report["skipped"]}
+    told = {s["path"] for s in report["skipped"]} | {d["path"] for d in report["duplicates"]}
     stored = open_store(Settings(store=store)).sources()
     assert {str(p) for p in good} <= stored
     assert all(any(t.startswith(str(p)) for t in told | stored) for p in mutants)
