@@ -90,15 +90,23 @@ class IngestPipeline:
     def _write(self, plan: Plan, progress: Progress | None) -> None:
         # A chunk that is being added or relabelled is never deleted, whatever planned it.
         plan.to_delete -= {c.chunk_id for c in plan.to_add} | plan.to_move.keys()
+        # An edited document's passages all get new ids (its identity changed); those whose
+        # text did not change take the vector of the chunk they replace.
+        reusable = self._store.vectors_by_text(sorted(plan.to_delete)) if plan.to_add else {}
         total = len(plan.to_add)
         for start in range(0, total, self._batch_size):
             batch = plan.to_add[start : start + self._batch_size]
             self._store_sentence_vectors(batch)  # first: a rerun after a kill skips them
-            vectors = self._embedder.embed_documents([c.indexed_text for c in batch])
-            self._store.add(batch, vectors)
+            self._store.add(batch, self._vectors(batch, reusable))
             _notify(progress, "embed", start + len(batch), total)
         self._store.relabel(plan.to_move)
         self._store.delete(sorted(plan.to_delete))
+
+    def _vectors(self, chunks: list[Chunk], reusable: dict[str, list[float]]) -> list[list[float]]:
+        texts = [c.indexed_text for c in chunks]
+        missing = list(dict.fromkeys(t for t in texts if t not in reusable))
+        fresh = dict(zip(missing, self._embedder.embed_documents(missing), strict=True))
+        return [reusable[t] if t in reusable else fresh[t] for t in texts]
 
     def _sentence_vectors_complete(self) -> bool:
         """Whether the vector file holds the sentences of every chunk stored now."""

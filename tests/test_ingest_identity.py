@@ -182,3 +182,20 @@ def test_the_words_report_names_copies_moves_and_warnings() -> None:
         "duplicate /b/a.md: 1 document already stored from /a/a.md, not added again",
         "warning /a/x.pdf: EOF marker not found",
     ]
+
+
+def test_an_edited_document_embeds_only_its_changed_passages(
+    pipeline: IngestPipeline, docs: Path, fake: FakeEmbedder
+) -> None:
+    sections = ["## One\n\nThe summit opened.", "## Two\n\nTalks went on.", "## Three\n\nIt ended."]
+    (docs / "a.md").write_text("# Alpha\n\n" + "\n\n".join(sections) + "\n")
+    pipeline.ingest([docs])
+    (docs / "a.md").write_text(
+        "# Alpha\n\n" + "\n\n".join(sections[:2]) + "\n\n## Three\n\nIt ran late.\n"
+    )
+    embedded = len(fake.embedded)
+    report = pipeline.ingest([docs])
+    assert (report.updated, report.chunks) == (1, 6)
+    assert fake.embedded[embedded:] == ["Alpha\nIt ran late."]  # the other two kept their vectors
+    hits = pipeline.store.dense_search(fake.embed_query("Talks went on."), 1)
+    assert [chunk.text for chunk, _ in hits] == ["Talks went on."]
