@@ -137,15 +137,21 @@ def _path_based_chunk_id(
     return hashlib.sha256(f"{key}\x00{occurrence}".encode()).hexdigest()[:32]
 
 
-def test_a_store_built_with_path_ids_is_embedded_again_once_and_its_copies_merged(
-    pipeline: IngestPipeline, docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_store_built_with_path_ids_gets_new_ids_without_embedding_and_merges_copies(
+    pipeline: IngestPipeline,
+    docs: Path,
+    tmp_path: Path,
+    fake: FakeEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     copy = tmp_path / "clone2" / "docs"
     shutil.copytree(docs, copy)
     monkeypatch.setattr(chunker_module, "_chunk_id", _path_based_chunk_id)
     old = pipeline.ingest([docs, copy])
     monkeypatch.undo()
+    embedded = len(fake.embedded)
     upgraded = pipeline.ingest([docs, copy])
+    assert len(fake.embedded) == embedded  # new ids, the vectors they had
     again = pipeline.ingest([docs, copy])
     assert (old.added, old.chunks) == (8, 8)  # two copies, as the old ids kept them
     assert (upgraded.updated, upgraded.chunks, len(upgraded.duplicates)) == (4, 4, 3)
