@@ -6,7 +6,6 @@ tokens included.
 """
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -129,18 +128,9 @@ class Chunker:
 
 
 def _chunk_id(document: SourceDocument, block: Block, text: str, seen: dict[str, int]) -> str:
-    """An id from content: the same passage of the same document keeps its id."""
-    key = "\x00".join(
-        [
-            json.dumps(document.metadata, sort_keys=True, default=str),
-            document.source,
-            document.doc_id,
-            document.title or "",
-            block.section or "",
-            str(block.page or ""),
-            text,
-        ]
-    )
+    """An id from content: the same passage of the same document keeps its id, under any
+    path (the document's identity, not its source, is in the key)."""
+    key = "\x00".join([document.identity, block.section or "", str(block.page or ""), text])
     occurrence = seen.get(key, 0)
     seen[key] = occurrence + 1
     return hashlib.sha256(f"{key}\x00{occurrence}".encode()).hexdigest()[:32]

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ingest.documents import Block, MetadataValue, SourceDocument
+from ingest.documents import Block, MetadataValue, SourceDocument, unstorable
 
 
 class LoadError(Exception):
@@ -218,13 +218,18 @@ def _jsonl_record(path: Path, line: str) -> SourceDocument:
         raise LoadError("no text")
     title = record.get("title")
     metadata = _scalar_metadata(record.get("metadata"))
-    return SourceDocument(
+    document = SourceDocument(
         doc_id=str(doc_id),
         source=str(path),
         title=title.strip() if isinstance(title, str) and title.strip() else None,
         blocks=[Block(text)],
         metadata=metadata,
+        record_id=str(doc_id),
     )
+    problem = unstorable(document)  # JSON escapes can spell half a character: "\ud83d"
+    if problem is not None:
+        raise LoadError(problem)
+    return document
 
 
 def _scalar_metadata(raw: Any) -> dict[str, MetadataValue]:

@@ -2,16 +2,18 @@
 
 Chunk ids come from content, so unchanged documents cost no embedding; a changed document
 gets its new chunks first and loses its old ones after, so a failure midway loses nothing.
+Every file is read before anything is written; what to write is planned in ingest/planning.py.
 """
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 from ingest.chunker import Chunker
-from ingest.documents import Chunk, SourceDocument, indexed_text
-from ingest.loaders import LoadError, load_file
+from ingest.documents import Chunk, indexed_text
+from ingest.file_reading import Chunked, read_file
+from ingest.planning import Plan, Planner
+from ingest.report import IngestReport, Skipped, Warned
 from ingest.sentences import split_sentences
 from server.embeddings import Embedder
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
@@ -20,40 +22,6 @@ from server.sentence_vectors import SentenceVectorStore
 from server.store import ChunkStore
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    reason: str
-
-
-@dataclass
-class IngestReport:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    chunks: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "chunks": self.chunks,
-            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
-        }
-
-
-@dataclass
-class _Plan:
-    """What the store needs: chunks to embed and add, chunk ids to delete afterwards."""
-
-    to_add: list[Chunk] = field(default_factory=list)
-    to_delete: set[str] = field(default_factory=set)
 
 
 class IngestPipeline:
@@ -86,11 +54,9 @@ class IngestPipeline:
     ) -> IngestReport:
         files = discover_files(paths)
         vectors_complete = self._sentence_vectors_complete()  # before anything changes
-        report, plan = IngestReport(), _Plan()
-        for number, path in enumerate(files, start=1):
-            self._plan_file(path, report, plan)
-            _notify(progress, "read", number, len(files))
-        self._write(plan, progress)
+        report = IngestReport()
+        reads = self._read_files(files, report, progress)
+        self._write(Planner(self._store, reads, report).plan(), progress)
         if prune:
             gone = {s for s in self._store.sources() if not Path(s).exists()}
             report.removed += self._store.delete_sources(sorted(gone))
@@ -101,52 +67,46 @@ class IngestPipeline:
         report.chunks = self._store.count()
         return report
 
-    def _plan_file(self, path: Path, report: IngestReport, plan: _Plan) -> None:
+    def _read_files(
+        self, files: list[Path], report: IngestReport, progress: Progress | None
+    ) -> dict[str, Chunked]:
+        """The documents and chunks of every file that can be read; the others are reported,
+        and what the store holds of them is kept."""
+
         def skip(location: str, reason: str) -> None:
             report.skipped.append(Skipped(location, reason))
 
-        try:
-            documents = load_file(path, skip)
-        except LoadError as exc:
-            skip(str(path), str(exc))  # what the store holds of this file is kept
-            return
-        stored = self._store.chunk_ids_by_document(str(path))
-        for document in documents:
-            self._plan_document(document, stored.pop(document.doc_id, None), report, plan)
-        for gone in stored.values():  # records no longer in the file
-            plan.to_delete |= gone
-            report.removed += 1
+        reads: dict[str, Chunked] = {}
+        for number, path in enumerate(files, start=1):
+            read = read_file(path, self._chunker, skip)
+            report.warnings.extend(Warned(str(path), message) for message in read.warnings)
+            if read.problem is None:
+                reads[str(path)] = read.documents
+            else:
+                skip(str(path), read.problem)
+            _notify(progress, "read", number, len(files))
+        return reads
 
-    def _plan_document(
-        self,
-        document: SourceDocument,
-        stored: set[str] | None,
-        report: IngestReport,
-        plan: _Plan,
-    ) -> None:
-        chunks = self._chunker.chunk(document)
-        new_ids = {c.chunk_id for c in chunks}
-        if stored == new_ids:
-            report.unchanged += 1
-            return
-        if stored is None:
-            report.added += 1
-        else:
-            report.updated += 1
-            plan.to_delete |= stored - new_ids
-        plan.to_add.extend(c for c in chunks if stored is None or c.chunk_id not in stored)
-
-    def _write(self, plan: _Plan, progress: Progress | None) -> None:
-        # A chunk that is being added is never deleted, whatever planned it.
-        plan.to_delete -= {c.chunk_id for c in plan.to_add}
+    def _write(self, plan: Plan, progress: Progress | None) -> None:
+        # A chunk that is being added or relabelled is never deleted, whatever planned it.
+        plan.to_delete -= {c.chunk_id for c in plan.to_add} | plan.to_move.keys()
+        # An edited document's passages all get new ids (its identity changed); those whose
+        # text did not change take the vector of the chunk they replace.
+        reusable = self._store.vectors_by_text(sorted(plan.to_delete)) if plan.to_add else {}
         total = len(plan.to_add)
         for start in range(0, total, self._batch_size):
             batch = plan.to_add[start : start + self._batch_size]
             self._store_sentence_vectors(batch)  # first: a rerun after a kill skips them
-            vectors = self._embedder.embed_documents([c.indexed_text for c in batch])
-            self._store.add(batch, vectors)
+            self._store.add(batch, self._vectors(batch, reusable))
             _notify(progress, "embed", start + len(batch), total)
+        self._store.relabel(plan.to_move)
         self._store.delete(sorted(plan.to_delete))
+
+    def _vectors(self, chunks: list[Chunk], reusable: dict[str, list[float]]) -> list[list[float]]:
+        texts = [c.indexed_text for c in chunks]
+        missing = list(dict.fromkeys(t for t in texts if t not in reusable))
+        fresh = dict(zip(missing, self._embedder.embed_documents(missing), strict=True))
+        return [reusable[t] if t in reusable else fresh[t] for t in texts]
 
     def _sentence_vectors_complete(self) -> bool:
         """Whether the vector file holds the sentences of every chunk stored now."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.lock import ingest_lock
-from ingest.pipeline import IngestPipeline, IngestReport, Progress, sync_lexical_index
+from ingest.pipeline import IngestPipeline, Progress, sync_lexical_index
+from ingest.report import IngestReport
 from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
 from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model

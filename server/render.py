@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 if TYPE_CHECKING:  # importing these pulls in the model and store libraries
-    from ingest.pipeline import IngestReport
+    from ingest.report import IngestReport
     from server.evaluation import QAOutcome, QAReport, Rate
     from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
     from server.retrieval_eval import RetrievalReport
@@ -93,14 +93,24 @@ def print_search(console: Console, response: "SearchResponse") -> None:
 
 
 def print_ingest_report(console: Console, report: "IngestReport") -> None:
+    moved = f", {report.moved} moved" if report.moved else ""
     _say(
         console,
         f"Documents: {report.added} added, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.removed} removed. "
+        f"{report.unchanged} unchanged, {report.removed} removed{moved}. "
         f"The store holds {report.chunks} passages.",
     )
+    for copy in report.duplicates:
+        count = "1 document" if copy.documents == 1 else f"{copy.documents} documents"
+        _say(
+            console,
+            ("duplicate", "dim"),
+            f" {copy.path}: {count} already stored from {copy.of}, not added again",
+        )
     for skipped in report.skipped:
         _say(console, ("skipped", "yellow"), f" {skipped.path}: {skipped.reason}")
+    for warned in report.warnings:
+        _say(console, ("warning", "dim"), f" {warned.path}: {warned.message}")
 
 
 def print_status(console: Console, status: "StoreStatus") -> None:

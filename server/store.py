@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.documents import Chunk, MetadataValue
+from ingest.documents import Chunk, MetadataValue, indexed_text
 from server.errors import StoreUnavailableError, storage_problem, store_write_error
 
 if TYPE_CHECKING:
@@ -171,6 +171,38 @@ class ChunkStore:
                 documents=[c.text for c in chunks],
                 metadatas=[_metadata(c) for c in chunks],
             )
+
+    def vectors_by_text(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        """The stored vectors of these chunks, by the text they embed (title and text)."""
+        found: dict[str, list[float]] = {}
+        for start in range(0, len(chunk_ids), _PAGE):
+            with _reaching_store():
+                page = self._collection.get(
+                    ids=chunk_ids[start : start + _PAGE],
+                    include=["documents", "metadatas", "embeddings"],
+                )
+            vectors = page["embeddings"]  # a numpy array: `or []` would ask its truth value
+            if vectors is None:
+                continue
+            rows = zip(page["documents"] or [], page["metadatas"] or [], vectors, strict=True)
+            for text, meta, vector in rows:
+                title = meta.get("title")
+                found[indexed_text(title if isinstance(title, str) else None, text)] = [
+                    float(x) for x in vector
+                ]
+        return found
+
+    def relabel(self, moves: Mapping[str, tuple[str, str]]) -> None:
+        """Gives chunks a new (doc_id, source): a document found at a new path keeps its
+        vectors."""
+        ids = list(moves)
+        for start in range(0, len(ids), _PAGE):
+            page = ids[start : start + _PAGE]
+            labels: list[Mapping[str, Any]] = [
+                {"doc_id": moves[i][0], "source": moves[i][1]} for i in page
+            ]
+            with _reaching_store():
+                self._collection.update(ids=page, metadatas=labels)  # merged into the rest
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         ids = list(chunk_ids)
