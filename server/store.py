@@ -105,7 +105,7 @@ class ChunkStore:
             return
         recorded = {"generation": version, "documents": self._count_documents()}
         with _reaching_store():
-            self._collection.modify(metadata={**(self._collection.metadata or {}), **recorded})
+            self._collection.modify(metadata={**self._recorded(), **recorded})
 
     def document_count(self) -> int:
         """As the last completed ingest recorded it: counting means reading the metadata
@@ -123,8 +123,12 @@ class ChunkStore:
         return collection.metadata or {}
 
     def version(self) -> str:
-        """A digest of the chunk ids: it changes whenever any chunk is added or removed."""
-        return hashlib.sha256("\n".join(sorted(self._ids())).encode()).hexdigest()
+        """A digest of the chunk ids: it changes whenever any chunk is added or removed,
+        and with the count of relabellings, so that indexes and running servers also see
+        passages that moved to a new path (their ids stay, their source changes)."""
+        digest = hashlib.sha256("\n".join(sorted(self._ids())).encode()).hexdigest()
+        relabelled = self._recorded().get("relabelled", 0)
+        return f"{digest}.{relabelled}" if relabelled else digest
 
     def _ids(self) -> Iterator[str]:
         """Every chunk id, a page at a time, without metadata (8x faster at 100k chunks)."""
@@ -203,6 +207,11 @@ class ChunkStore:
             ]
             with _reaching_store():
                 self._collection.update(ids=page, metadatas=labels)  # merged into the rest
+        if ids:
+            relabelled = int(self._recorded().get("relabelled", 0)) + 1
+            with _reaching_store():
+                metadata = {**self._recorded(), "relabelled": relabelled}
+                self._collection.modify(metadata=metadata)
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         ids = list(chunk_ids)

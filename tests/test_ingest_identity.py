@@ -91,10 +91,12 @@ def test_a_moved_folder_with_prune_keeps_one_copy_under_the_new_path_unembedded(
 ) -> None:
     first = pipeline.ingest([docs])
     embedded = len(fake.embedded)
+    before = pipeline._store.generation()
     moved = tmp_path / "elsewhere" / "docs"
     shutil.move(docs.parent, moved.parent)
     report = pipeline.ingest([moved], prune=True)
     assert (report.moved, report.added, report.removed, report.chunks) == (4, 0, 0, first.chunks)
+    assert pipeline._store.generation() != before, "running servers refresh to the new path"
     assert len(fake.embedded) == embedded  # relabelled, not embedded again
     assert all(s.startswith(str(moved)) for s in sources(pipeline))
     assert cited_sources(pipeline, fake, "Where was the summit held?")[0] == str(moved / "a.md")
