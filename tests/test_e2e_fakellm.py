@@ -6,6 +6,7 @@ answers only when the request holds the passage saying where the summit was held
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,9 @@ rules:
 
 @pytest.fixture(scope="module")
 def fakellm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    executable = shutil.which("fakellm")
+    # Beside this interpreter (an unactivated venv), else on PATH.
+    beside = Path(sys.executable).with_name("fakellm")
+    executable = str(beside) if beside.exists() else shutil.which("fakellm")
     assert executable, "fakellm is a test dependency (pip install -e '.[test]')"
     folder = tmp_path_factory.mktemp("fakellm")
     (folder / "fakellm.yaml").write_text(CONFIG)

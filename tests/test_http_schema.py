@@ -15,13 +15,16 @@ from server.httpapi.app import create_app
 from server.settings import Settings
 from tests.test_http_api import build_fake_assistant
 
+API_KEY = "k3y"
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+
+@pytest.fixture(scope="module", params=[None, API_KEY], ids=["open", "with-api-key"])
+def app(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[FastAPI]:
     core = build_fake_assistant(tmp_path_factory.mktemp("schema"))
-    application = create_app(
-        Settings(store=Path("unused"), rate_limit_per_minute=0), assistant_factory=lambda: core
-    )
+    settings = Settings(store=Path("unused"), rate_limit_per_minute=0, api_key=request.param)
+    application = create_app(settings, assistant_factory=lambda: core)
     with TestClient(application):  # runs the lifespan, which loads the assistant
         application.state.runtime.wait(10)
         yield application
@@ -48,7 +51,7 @@ def check_operation(operation: Any, mode: schemathesis.GenerationMode) -> None:
     @given(case=operation.as_strategy(mode))
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     def no_server_error(case: schemathesis.Case) -> None:
-        response = case.call()
+        response = case.call(headers={"Authorization": f"Bearer {API_KEY}"})
         assert response.status_code < 500, f"{operation.label}: {response.text}"
         if response.status_code >= 400:
             assert isinstance(response.json()["detail"], str)

@@ -1,13 +1,14 @@
-"""`/chat` load test: latency and throughput at rising concurrency against a running
-server, beside the bare in-process cost of embedding the question plus one Chroma query,
-measured in the same run.
+"""Load test: latency and throughput at rising concurrency against a running server
+(`/chat`, or with --mixed every answering endpoint in turn), beside the bare in-process
+cost of embedding the question plus one Chroma query, measured in the same run.
 
     python tests/benchmarks/bench_http.py [--url URL] [--store DIR] [--requests 200]
-                                          [--concurrency 1,8,16,32,64]
+                                          [--concurrency 1,8,16,32,64] [--mixed]
 
 Each level sends the same number of requests; it reports throughput, p50/p95/p99, the
-status codes (past SUMMIT_MAX_CONCURRENT_REQUESTS the server answers 503 + Retry-After
-instead of queueing), and the server's resident memory after the level (memory growth).
+status codes (past SUMMIT_MAX_CONCURRENT_REQUESTS requests wait their turn, up to
+SUMMIT_QUEUE_SECONDS, then get 503 + Retry-After; a stream ending in an error event counts
+as 599), and the server's resident memory after the level (memory growth).
 
 At 8 clients and more it also measures the bare cost from as many threads at once, since
 on two cores a crowd waits for them whatever serves it.
@@ -43,8 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from server.components import build_embedder, open_store  # noqa: E402
 from server.settings import Settings  # noqa: E402
-
-QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "tests/qa/dev.jsonl").open()]
+from tests.load_mix import QUESTIONS, ask  # noqa: E402
 
 
 def main() -> None:
@@ -53,18 +53,23 @@ def main() -> None:
     parser.add_argument("--store", type=Path)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", default="1,8,16,32,64")
+    parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="rotate /chat, /chat/stream, /search and /v1/chat/completions (default: /chat)",
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
         store = args.store or Path(scratch) / "store"
         with _server(args.url, store) as (url, pid):
             bare = _bare_cost(store)
-            _load(url, len(QUESTIONS), 1)  # warm-up: every question once, not reported
+            _load(url, len(QUESTIONS), 1, args.mixed)  # warm-up: each question once, unreported
             print(json.dumps({"bare_embed_plus_query_ms": bare}))
             if pid is not None:
                 print(json.dumps({"server_rss_mb_after_warm_up": _rss_mb(pid)}))
             for level in levels:
-                result = _load(url, args.requests, level)
+                result = _load(url, args.requests, level, args.mixed)
                 result["p50_over_bare_p50"] = round(result["p50_ms"] / bare["p50_ms"], 2)
                 if level > 1:  # the bare cost when as many ask at once (the cores are shared)
                     crowded = _bare_cost(store, level, args.requests)
@@ -99,18 +104,17 @@ def _bare_cost(store: Path, concurrency: int = 1, requests: int = 0) -> dict[str
         return _summary(list(pool.map(one, questions)))
 
 
-def _load(url: str, requests: int, concurrency: int) -> dict[str, Any]:
-    """`requests` POSTs to /chat from `concurrency` clients, each with its own connection."""
+def _load(url: str, requests: int, concurrency: int, mixed: bool) -> dict[str, Any]:
+    """`requests` requests (tests/load_mix.py) from `concurrency` clients, each with its
+    own connection."""
     local = threading.local()
 
     def one(index: int) -> tuple[float, int]:
         if not hasattr(local, "client"):
             local.client = httpx.Client(timeout=120)
         started = time.perf_counter()
-        response = local.client.post(
-            f"{url}/chat", json={"message": QUESTIONS[index % len(QUESTIONS)]}
-        )
-        return (time.perf_counter() - started) * 1000, response.status_code
+        status = ask(local.client, url, index, mixed)
+        return (time.perf_counter() - started) * 1000, status
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -122,6 +126,7 @@ def _load(url: str, requests: int, concurrency: int) -> dict[str, Any]:
         "concurrency": concurrency,
         "requests": requests,
         "ok": statuses.pop("200", 0),
+        "mixed_endpoints": mixed,
         "refused_503": statuses.pop("503", 0),
         "other_errors": dict(statuses),
         "throughput_ok_rps": round(len(latencies) / wall, 1),
