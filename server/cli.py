@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -465,4 +466,16 @@ def eval_retrieval(
 
 
 def main() -> None:
-    app()
+    """The `summit` command. A failure that is not the user's (a bug, a library's own
+    error) is one line too, naming its kind; SUMMIT_DEBUG=1 shows the traceback."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("SUMMIT_DEBUG"):
+            raise
+        render.print_error(
+            err,
+            f"unexpected {type(exc).__name__}: {exc} "
+            "(SUMMIT_DEBUG=1 shows the traceback; please report it)",
+        )
+        sys.exit(1)

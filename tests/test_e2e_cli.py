@@ -2,7 +2,9 @@
 Chroma store on disk, the bundled corpus. Offline."""
 
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -260,3 +262,28 @@ def test_a_missing_model_backend_names_the_extra_to_install(
         "error: SUMMIT_LLM=openai needs the langchain-openai package: "
         "pip install 'summit-assistant[openai]'"
     )
+
+
+def test_an_unexpected_failure_is_one_line_without_a_traceback(tmp_path: Path) -> None:
+    """A bug (here a RuntimeError planted in the core) reaches the user as one line."""
+    planted = (
+        "import sys, server.components as core\n"
+        "def boom(settings): raise RuntimeError('planted [fault]')\n"
+        "core.store_status = boom\n"
+        "from server.cli import main\n"
+        "sys.argv = ['summit', 'status', '--store', sys.argv[1]]\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SUMMIT_DEBUG"}
+    run = subprocess.run(
+        [sys.executable, "-c", planted, str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        "error: unexpected RuntimeError: planted [fault] (SUMMIT_DEBUG=1 shows the traceback; "
+        "please report it)"
+    ]
