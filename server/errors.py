@@ -55,10 +55,11 @@ class NotReadyError(UnavailableError):
     """The assistant is still loading, or its indexes could not be loaded or refreshed (it
     keeps trying; `retry_after_s` is when it next will)."""
 
-    def __init__(self, detail: str, retry_after_s: int = 5) -> None:
+    def __init__(self, detail: str, retry_after_s: int = 5, starting: bool = True) -> None:
         super().__init__(detail)
         self.detail = detail
         self.retry_after_s = max(1, retry_after_s)
+        self.starting = starting  # False: loading failed and is being retried
 
 
 def storage_problem(exc: BaseException) -> str | None:

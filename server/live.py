@@ -78,9 +78,13 @@ class LiveAssistant:
         self._build = build
         self._refresh_s = refresh_seconds
         self._backoff = Backoff(first_retry_s, max(first_retry_s, max_retry_s))
+        # A failing refresh is retried sooner than a failing start: answers are being
+        # served from indexes that may be stale meanwhile.
+        self._max_refresh_wait = max(4 * refresh_seconds, first_retry_s)
         self._state = _State()
         self._loaded = threading.Event()
         self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def load(self) -> Assistant:
         """Loads the assistant now, in the caller's thread; its errors are the caller's."""
@@ -90,8 +94,15 @@ class LiveAssistant:
         return assistant
 
     def start(self) -> None:
-        """Loads (unless `load` did) and then keeps fresh in a background thread."""
-        threading.Thread(target=self._run, name="summit-live", daemon=True).start()
+        """Loads (unless `load` did) and then keeps fresh in a background thread; again
+        after `stop` (an app run through a second lifespan)."""
+        if self._thread is not None and self._thread.is_alive():
+            if not self._stopped.is_set():
+                return
+            self._thread.join(timeout=5)  # a stopped thread ends at its next wake-up
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="summit-live", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -107,7 +118,8 @@ class LiveAssistant:
         state = self._state
         if state.assistant is not None:
             return state.assistant
-        raise NotReadyError(state.problem or _STARTING, self._retry_after(state))
+        retry = self._retry_after(state)
+        raise NotReadyError(state.problem or _STARTING, retry, starting=state.problem is None)
 
     def readiness(self) -> Readiness:
         state = self._state
@@ -130,24 +142,28 @@ class LiveAssistant:
         """Checks the store every few seconds for what `summit ingest` wrote meanwhile."""
         wait = self._refresh_s
         while not self._stopped.wait(wait):
-            state = self._state
-            assert state.assistant is not None
             try:
-                if state.assistant.refresh():
-                    log.info("the store changed: indexes refreshed")
-            except Exception as exc:  # a store briefly away, a bm25s error...
+                self._refresh()
+                wait = self._refresh_s
+            except Exception as exc:  # a store briefly away, a bm25s error, MemoryError...
                 wait = self._failed("The indexes could not be refreshed", exc)
-                continue
-            if state.problem is not None:
-                log.info("the indexes are current again")
-            self._state = _State(state.assistant)
-            self._backoff.reset()
-            wait = self._refresh_s
+
+    def _refresh(self) -> None:
+        state = self._state
+        assert state.assistant is not None
+        if state.assistant.refresh():
+            log.info("the store changed: indexes refreshed")
+        if state.problem is not None:
+            log.info("the indexes are current again")
+        self._state = _State(state.assistant)
+        self._backoff.reset()
 
     def _failed(self, what: str, exc: Exception) -> float:
         """Logs a failure with its cause, records it for readiness; the wait till the next
         try. The user-facing reason has a SummitError's message, never internal text."""
-        wait = max(self._backoff.next(), self._refresh_s if self._state.assistant else 0.0)
+        wait = self._backoff.next()
+        if self._state.assistant is not None:
+            wait = min(max(wait, self._refresh_s), self._max_refresh_wait)
         if isinstance(exc, SummitError):
             reason = f"{what}: {str(exc).rstrip('.')}."
             log.warning("%s; retrying in %.0f s (cause: %r)", reason, wait, exc.__cause__ or exc)

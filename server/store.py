@@ -198,8 +198,14 @@ class ChunkStore:
 
     def relabel(self, moves: Mapping[str, tuple[str, str]]) -> None:
         """Gives chunks a new (doc_id, source): a document found at a new path keeps its
-        vectors."""
+        vectors. The count of relabellings goes up first: an ingest killed midway then
+        still leaves a version that differs, so its rerun publishes the move."""
         ids = list(moves)
+        if not ids:
+            return
+        relabelled = int(self._recorded().get("relabelled", 0)) + 1
+        with _reaching_store():
+            self._collection.modify(metadata={**self._recorded(), "relabelled": relabelled})
         for start in range(0, len(ids), _PAGE):
             page = ids[start : start + _PAGE]
             labels: list[Mapping[str, Any]] = [
@@ -207,11 +213,6 @@ class ChunkStore:
             ]
             with _reaching_store():
                 self._collection.update(ids=page, metadatas=labels)  # merged into the rest
-        if ids:
-            relabelled = int(self._recorded().get("relabelled", 0)) + 1
-            with _reaching_store():
-                metadata = {**self._recorded(), "relabelled": relabelled}
-                self._collection.modify(metadata=metadata)
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         ids = list(chunk_ids)

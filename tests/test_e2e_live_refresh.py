@@ -91,11 +91,13 @@ def test_summit_chat_answers_from_a_document_ingested_while_it_runs(
         chat.stdin.flush()
         before = output.wait_for("you> ", after=mark)
         ingest_ferry(tmp_path, env)
-        time.sleep(2)  # a few refresh periods
-        mark = len(output.text)
-        chat.stdin.write(QUESTION.encode() + b"\n")
-        chat.stdin.flush()
-        after = output.wait_for("you> ", after=mark)
+        after = ""
+        deadline = time.monotonic() + 60  # answered within a few refresh periods
+        while "Busan" not in after and time.monotonic() < deadline:
+            mark = len(output.text)
+            chat.stdin.write(QUESTION.encode() + b"\n")
+            chat.stdin.flush()
+            after = output.wait_for("you> ", after=mark)
         chat.stdin.close()
         assert chat.wait(timeout=60) == 0
     assert "Busan" not in before
@@ -124,10 +126,14 @@ def test_the_socket_mode_bot_answers_from_a_document_ingested_while_it_runs(
             settle(fake, event)  # the bot is done with it before the fake Slack stops
             return reply
 
-        before = ask()
-        ingest_ferry(tmp_path, env)
-        time.sleep(2)  # a few refresh periods
-        after = ask()
-        live.stop()
+        try:
+            before = ask()
+            ingest_ferry(tmp_path, env)
+            after = ""
+            deadline = time.monotonic() + 60  # answered within a few refresh periods
+            while "Busan" not in after and time.monotonic() < deadline:
+                after = ask()
+        finally:
+            live.stop()
     assert "Busan" not in before
     assert "Busan" in after and "[1]" in after

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from server.assistant import Assistant
 from server.errors import StoreUnavailableError
 from server.httpapi.app import create_app
+from server.httpapi.limits import TokenBucket
 from server.models import AnswerEvent
 from server.prompts import PromptError
 from server.settings import Settings
@@ -109,8 +110,8 @@ def test_a_refresh_that_fails_is_retried_and_readyz_says_stale_meanwhile(
     assert int(stale.headers["retry-after"]) >= 1
     assert answered.status_code == 200, "answers go on from the indexes loaded before"
     assert fresh.status_code == 200 and faulty.refreshes >= 3
-    logged = [r for r in caplog.records if r.name == "server.live" and r.exc_info]
-    assert [type(r.exc_info[1]) for r in logged if r.exc_info] == [RuntimeError, MemoryError]
+    logged = [r for r in caplog.records if "could not be refreshed" in r.getMessage()]
+    assert [type(r.exc_info[1]) for r in logged if r.exc_info][:2] == [RuntimeError, MemoryError]
 
 
 def wait_for_status(client: TestClient, status: int, timeout: float = 15) -> httpx.Response:
@@ -233,3 +234,51 @@ def test_malformed_requests_get_json_4xx_like_every_other_error(core: Assistant)
     head, _, body = long_url.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
     assert b'"detail"' in body and b"64 kB" in body
+
+
+def test_no_unchecked_authorization_header_picks_a_rate_limit_bucket(core: Assistant) -> None:
+    limited = settings(api_key="s3cret", rate_limit_per_minute=1, rate_limit_burst=1)
+    app = create_app(limited, assistant_factory=lambda: core)
+    with TestClient(app) as client:
+        assert app.state.runtime.wait(10)
+        right = {"Authorization": "Bearer s3cret"}
+        assert client.post("/chat", json=QUESTION, headers=right).status_code == 200
+        for n in range(3):  # OPTIONS passes the key check (CORS); another method is a 405
+            forged = {"Authorization": f"Bearer forged-{n}"}
+            assert client.options("/chat", headers=forged).status_code != 429
+            assert client.get("/chat", headers=right).status_code == 405
+        assert client.post("/chat", json=QUESTION, headers=right).status_code == 429
+
+
+def test_rate_limit_buckets_are_bounded_and_keep_the_latest_clients() -> None:
+    bucket = TokenBucket(per_minute=1, burst=1, clock=lambda: 0.0)
+    assert bucket.take("first") == 0.0
+    for n in range(25_000):
+        bucket.take(f"client-{n}")
+    assert len(bucket) == 10_000
+    assert bucket.take("client-24999") > 0, "a recent client keeps its empty bucket"
+    assert bucket.take("first") == 0.0, "the least recently used was forgotten"
+
+
+def test_without_queueing_a_free_slot_still_answers(core: Assistant) -> None:
+    app = create_app(settings(rate_limit_per_minute=0, queue_seconds=0), lambda: core)
+    with TestClient(app) as client:
+        assert app.state.runtime.wait(10)
+        assert client.post("/chat", json=QUESTION).status_code == 200
+
+
+def test_a_streamed_body_over_the_limit_is_413(core: Assistant) -> None:
+    app = create_app(settings(rate_limit_per_minute=0, max_body_bytes=1024), lambda: core)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        yield b'{"message": "'
+        for _ in range(64):
+            yield b"x" * 64
+        yield b'"}'
+
+    with TestClient(app) as client:
+        assert app.state.runtime.wait(10)
+        response = client.post(
+            "/chat", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 413 and "over 1024 bytes" in response.json()["detail"]

@@ -93,6 +93,8 @@ def add_error_handlers(app: FastAPI) -> None:
         """Starlette's own errors (404, 405, a body it cannot decode) in the same shape."""
         assert isinstance(exc, HTTPException)
         detail = _BODY_UNREADABLE if exc.detail == _FASTAPI_BODY_ERROR else str(exc.detail)
+        if exc.status_code >= 500:
+            log.error("request %s: %d %s", request_id(request.scope), exc.status_code, detail)
         return _response(Failure(exc.status_code, detail, dict(exc.headers or {})), request)
 
     app.add_exception_handler(SummitError, known)

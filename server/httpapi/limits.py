@@ -3,20 +3,25 @@ requests at once."""
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio
+from starlette.exceptions import HTTPException
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 # /slack/events carries Slack's own signature, which slack-bolt verifies. The API's
 # description (/docs, its assets under /static/, /openapi.json) is public, as in most APIs.
@@ -25,20 +30,37 @@ OPEN_PATHS = frozenset(
 )
 OPEN_PREFIXES = ("/static/",)
 # What costs model time (an embedding, a search, an answer): only these are rate-limited
-# and queued, so a page's assets, the docs and the probes never wait or get 429.
-METERED_PATHS = frozenset({"/chat", "/chat/stream", "/search", "/v1/chat/completions"})
-_MAX_CLIENTS = 10_000  # buckets kept before idle ones are forgotten
+# and queued, so a page's assets, the docs and the probes never wait or get 429. Another
+# method on these paths is a cheap 405 (and OPTIONS passes the key check for CORS, so an
+# unchecked Authorization header must never reach the limiter).
+METERED = frozenset(
+    {
+        ("POST", "/chat"),
+        ("POST", "/chat/stream"),
+        ("GET", "/search"),
+        ("POST", "/v1/chat/completions"),
+    }
+)
+_MAX_CLIENTS = 10_000  # buckets kept; past it the least recently used is forgotten
 _QUEUE_PER_SLOT = 4  # requests that may wait for each slot; past that, 503 at once
 
 
-def is_open(path: str) -> bool:
+def is_open(scope: Scope) -> bool:
     """Paths without the API key: the page, its assets, the API's description, the
     liveness probe, and Slack's signed events."""
+    path = route_path(scope)
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 def is_metered(scope: Scope) -> bool:
-    return scope["type"] == "http" and scope["path"] in METERED_PATHS
+    return scope["type"] == "http" and (scope["method"], route_path(scope)) in METERED
+
+
+def route_path(scope: Scope) -> str:
+    """The path the app routes on: behind a proxy's prefix (--root-path), uvicorn puts the
+    prefix in the path too."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    return path[len(root) :] or "/" if root and path.startswith(root) else path
 
 
 async def send_error(
@@ -72,7 +94,7 @@ class ApiKeyMiddleware:
         self._expected = f"Bearer {api_key}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or is_open(scope["path"]):
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or is_open(scope):
             await self._app(scope, receive, send)
             return
         given = (header(scope, b"authorization") or "").encode("latin-1", "replace")
@@ -111,7 +133,7 @@ class BodySizeMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self._max:
-                    raise _BodyTooLarge()
+                    raise _BodyTooLarge(self._max)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -126,8 +148,12 @@ class BodySizeMiddleware:
                 await send_error(send, 413, f"The request body is over {self._max} bytes.")
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised while the app reads the body: FastAPI turns any other exception raised there
+    into a 400 "error parsing the body", but re-raises an HTTPException as it is."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is over {limit} bytes.")
 
 
 class TokenBucket:
@@ -137,29 +163,25 @@ class TokenBucket:
         self._rate = per_minute / 60.0
         self._burst = float(burst)
         self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        # Least recently used first: forgetting one is O(1), so a flood of new clients
+        # costs each request the same (a forgotten client only gets a full bucket back).
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, client: str) -> float:
         """0 when the request may go on, else the seconds until it may."""
         with self._lock:
             now = self._clock()
-            if len(self._buckets) > _MAX_CLIENTS:
-                self._forget_idle(now)
-            tokens, last = self._buckets.get(client, (self._burst, now))
+            tokens, last = self._buckets.pop(client, (self._burst, now))
             tokens = min(self._burst, tokens + (now - last) * self._rate)
-            if tokens >= 1:
-                self._buckets[client] = (tokens - 1, now)
-                return 0.0
-            self._buckets[client] = (tokens, now)
-            return (1 - tokens) / self._rate
+            taken = tokens >= 1
+            self._buckets[client] = (tokens - 1 if taken else tokens, now)
+            while len(self._buckets) > _MAX_CLIENTS:
+                self._buckets.popitem(last=False)
+            return 0.0 if taken else (1 - tokens) / self._rate
 
-    def _forget_idle(self, now: float) -> None:
-        """A bucket idle long enough to be full again is the same as no bucket."""
-        refill = self._burst / self._rate
-        self._buckets = {
-            c: (t, last) for c, (t, last) in self._buckets.items() if now - last < refill
-        }
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 class RateLimitMiddleware:
@@ -191,11 +213,22 @@ class RateLimitMiddleware:
         await self._app(scope, receive, send)
 
     def _client(self, scope: Scope) -> str:
-        address = str((scope.get("client") or ("?",))[0])
+        address = _network(str((scope.get("client") or ("?",))[0]))
         key = header(scope, b"authorization") if self._key_by_api_key else None
         if not key:
             return address
         return f"{address} {hashlib.sha256(key.encode('latin-1', 'replace')).hexdigest()[:16]}"
+
+
+def _network(address: str) -> str:
+    """An IPv6 client is its /64, which one host or household gets whole: else one client
+    could take a fresh bucket per address."""
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    except ValueError:
+        return address
 
 
 class ConcurrencyLimitMiddleware:
@@ -222,6 +255,8 @@ class ConcurrencyLimitMiddleware:
             await self._app(scope, receive, send)
             return
         if not await self._turn():
+            ident = scope.get("state", {}).get("request_id", "-")
+            log.warning("request %s: 503, busy (%d waiting)", ident, self._waiting)
             await send_error(
                 send,
                 503,
@@ -236,7 +271,12 @@ class ConcurrencyLimitMiddleware:
 
     async def _turn(self) -> bool:
         """True once a slot is taken; False if none came free in time."""
-        if self._slots.value == 0 and self._waiting >= self._max_waiting:
+        try:
+            self._slots.acquire_nowait()
+            return True
+        except anyio.WouldBlock:
+            pass
+        if self._max_wait_s <= 0 or self._waiting >= self._max_waiting:
             return False
         self._waiting += 1
         try:

@@ -10,14 +10,14 @@ import json
 
 MAX_URL_BYTES = 65_535  # what httptools' URL parser takes
 MALFORMED = (
-    "The request could not be read: its URL or headers are malformed or too long "
+    "The request could not be read: it is malformed or its URL is too long "
     "(a URL must stay under 64 kB; send long input in a POST body)."
 )
 
 
 def json_error_protocol() -> type[asyncio.Protocol]:
-    """The protocol class `uvicorn.run(http=...)` takes: httptools' when it is installed
-    (what uvicorn picks by default), else h11's."""
+    """The protocol class `uvicorn.run(http=...)` takes: httptools' (a dependency; also
+    what uvicorn picks by default), else h11's, whose limit is 16 kB of request head."""
     try:
         import httptools
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol

@@ -1,6 +1,7 @@
 """Server-sent events: the wire format and a guard that ends every stream cleanly."""
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -8,6 +9,8 @@ import anyio
 from starlette.concurrency import iterate_in_threadpool
 
 from server.httpapi.failures import failure_of
+
+log = logging.getLogger(__name__)
 
 
 def event(name: str | None, data: Any) -> str:
@@ -23,8 +26,9 @@ async def guarded(
     the stream with one error event (never a hung connection or a traceback).
 
     When the client goes away the response stops asking for events and this generator is
-    closed: the producer is closed too (after the event it was making), so an answer and a
-    language model's stream behind it stop rather than run on for nobody."""
+    closed: the producer is closed too, once the event it is making is made (for a
+    language model, its next token), so the answer and the model's stream behind it stop
+    rather than run on for nobody."""
     try:
         async for chunk in iterate_in_threadpool(produce):
             yield chunk
@@ -33,10 +37,13 @@ async def guarded(
         yield on_error(failure.detail)
     finally:
         with anyio.CancelScope(shield=True):  # closing must finish even while cancelled
-            await anyio.to_thread.run_sync(_close, produce)
+            await anyio.to_thread.run_sync(_close, produce, request_id)
 
 
-def _close(produce: Iterator[str]) -> None:
+def _close(produce: Iterator[str], request_id: str) -> None:
     close = getattr(produce, "close", None)
-    if close is not None:
-        close()
+    try:
+        if close is not None:
+            close()
+    except Exception:  # the stream is over either way; the log keeps why it closed badly
+        log.exception("request %s: closing the stream's producer failed", request_id)

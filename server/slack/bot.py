@@ -128,7 +128,7 @@ class SlackResponder:
             return notice_message(str(exc))
         except NotReadyError as exc:
             log.warning("a Slack question met an assistant not ready: %s", exc)
-            return notice_message(STARTING)
+            return notice_message(STARTING if exc.starting else UNAVAILABLE)
         except UnavailableError as exc:
             log.warning("a Slack question was not answered: %s (cause: %r)", exc, exc.__cause__)
             return notice_message(UNAVAILABLE)
