@@ -9,8 +9,8 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ingest.documents import Block, Chunk, SourceDocument, indexed_text
-from ingest.sentences import split_sentences
+from server.base.documents import Block, Chunk, SourceDocument, indexed_text
+from server.base.sentences import split_sentences
 
 TokenCounter = Callable[[list[str]], list[int]]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.chunker import Chunker
-from ingest.documents import Chunk, SourceDocument, unstorable
 from ingest.loaders import LoadError, SkipCallback, load_file
+from server.base.documents import Chunk, SourceDocument, unstorable
 
 # The loggers of the libraries loaders call (pypdf; trafilatura and the packages it uses).
 LIBRARY_LOGGERS = (

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ingest.documents import Block, MetadataValue, SourceDocument, unstorable
+from server.base.documents import Block, MetadataValue, SourceDocument, unstorable
 
 
 class LoadError(Exception):

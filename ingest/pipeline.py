@@ -10,11 +10,11 @@ from itertools import islice
 from pathlib import Path
 
 from ingest.chunker import Chunker
-from ingest.documents import Chunk, indexed_text
 from ingest.file_reading import Chunked, read_file
 from ingest.planning import Plan, Planner
 from ingest.report import IngestReport, Skipped, Warned
-from ingest.sentences import split_sentences
+from server.base.documents import Chunk, indexed_text
+from server.base.sentences import split_sentences
 from server.embeddings import Embedder
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
 from server.lexical import LexicalIndex, build_from_records

@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.documents import Chunk, SourceDocument
 from ingest.file_reading import Chunked
 from ingest.report import Duplicate, IngestReport
+from server.base.documents import Chunk, SourceDocument
 from server.store import ChunkStore
 
 _LOOKUP_PAGE = 1000  # chunk ids a request when finding where documents are stored

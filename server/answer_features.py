@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.sentences import split_sentences
 from server.answer_types import AnswerType, Entity, SentenceTagger, wanted_labels
+from server.base.sentences import split_sentences
 from server.document_meta import published_day
 from server.embeddings import CachedEncoder
 from server.lexical import analyze, term_sets

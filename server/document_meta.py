@@ -2,7 +2,7 @@
 
 import datetime
 
-from ingest.documents import Chunk, MetadataValue
+from server.base.documents import Chunk, MetadataValue
 
 # Where front matter, HTML meta tags and JSONL `metadata` (kept as meta_*) put them.
 _PUBLISHED_KEYS = ("published", "date", "published_at", "publish_date", "pubdate")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest.sentences import split_sentences
+from server.base.sentences import split_sentences
 from server.embeddings import CachedEncoder
 from server.lexical import analyze_words, stem
 from server.question import subject_terms, term_coverage

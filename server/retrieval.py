@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from ingest.documents import Chunk
+from server.base.documents import Chunk
 from server.document_dates import EVERY_DOCUMENT, DocumentDates, Scope
 from server.embeddings import Embedder
 from server.lexical import LexicalIndex, analyze

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.documents import Chunk, MetadataValue, indexed_text
+from server.base.documents import Chunk, MetadataValue, indexed_text
 from server.errors import StoreUnavailableError, storage_problem, store_write_error
 
 if TYPE_CHECKING:

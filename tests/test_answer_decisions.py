@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from ingest.documents import Chunk, MetadataValue
 from server.answer_types import entity_tagger
 from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
+from server.base.documents import Chunk, MetadataValue
 from server.embeddings import CachedEncoder, Embedder
 from server.lexical import LexicalIndex, analyze
 from server.models import Answer

@@ -1,7 +1,7 @@
 from itertools import pairwise
 
 from ingest.chunker import Chunker, ChunkingPolicy
-from ingest.documents import Block, SourceDocument
+from server.base.documents import Block, SourceDocument
 from tests.fakes import FakeEmbedder
 
 

@@ -775,7 +775,7 @@ def test_a_kill_while_sentence_vectors_are_filled_in_is_completed_by_the_rerun(
     """`ingest --sentence-vectors` over a store ingested without them fills in every
     chunk's sentences and only then records the file complete: killed after its first
     write, the rerun (with nothing else to do) fills in the rest."""
-    from ingest.sentences import split_sentences
+    from server.base.sentences import split_sentences
     from server.components import sentence_vectors_path
     from server.sentence_vectors import SentenceVectorStore
     from server.settings import Settings

@@ -90,6 +90,19 @@ def files(folder: str) -> list[Path]:
     return [p for p in found if p.is_file() and "__pycache__" not in p.parts]
 
 
+def test_the_wheel_carries_every_module(installed: Installed) -> None:
+    """pyproject.toml lists the packages by name: a new one left out would be missing."""
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = set(wheel.namelist())
+    modules = {
+        p.relative_to(ROOT).as_posix()
+        for folder in ("ingest", "server")
+        for p in files(folder)
+        if p.suffix == ".py"
+    }
+    assert modules - names == set()
+
+
 def test_the_wheel_carries_every_data_file(installed: Installed) -> None:
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = set(wheel.namelist())

@@ -29,11 +29,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest.chunker import Chunker, ChunkingPolicy
-from ingest.documents import indexed_text
 from ingest.loaders import load_file
 from ingest.pipeline import IngestPipeline
 from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
+from server.base.documents import indexed_text
 from server.embeddings import CachedEncoder
 from server.errors import SummitError
 from server.httpapi.app import create_app

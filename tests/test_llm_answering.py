@@ -12,8 +12,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
-from ingest.documents import Chunk
 from server.answering import AnswerPolicy, ExtractiveAnswerer
+from server.base.documents import Chunk
 from server.chat_models import ReplyStream
 from server.condense import ModelCondenser
 from server.embeddings import CachedEncoder

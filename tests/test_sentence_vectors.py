@@ -8,7 +8,7 @@ import pytest
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
-from ingest.sentences import split_sentences
+from server.base.sentences import split_sentences
 from server.embeddings import CachedEncoder
 from server.errors import StoreUnavailableError
 from server.sentence_vectors import SentenceVectorStore

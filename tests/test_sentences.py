@@ -1,4 +1,4 @@
-from ingest.sentences import split_sentences
+from server.base.sentences import split_sentences
 
 
 def test_splits_sentences_but_not_abbreviations_or_initials() -> None:

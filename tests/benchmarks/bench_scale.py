@@ -55,9 +55,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ingest.documents import Chunk  # noqa: E402
 from ingest.pipeline import sync_lexical_index  # noqa: E402
-from ingest.sentences import split_sentences  # noqa: E402
+from server.base.documents import Chunk  # noqa: E402
+from server.base.sentences import split_sentences  # noqa: E402
 from server.components import (  # noqa: E402
     build_assistant,
     build_embedder,
