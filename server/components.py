@@ -28,7 +28,7 @@ from server.models import StoreStatus
 from server.onnx_embedder import OnnxEmbedder
 from server.onnx_model import ExportedModel
 from server.prompts import PromptLibrary
-from server.retrieval import HybridRetriever
+from server.retrieval import HybridRetriever, IndexSet
 from server.retrieval_eval import (
     WHOLE_DOCUMENTS,
     RetrievalEvaluator,
@@ -189,9 +189,8 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
     lexical = sync_lexical_index(store, lexical_dir(settings))
     embedder.load()  # now: ready means ready to answer
     retriever = HybridRetriever(
-        store, lexical, embedder, settings.retrieval_candidates, settings.rrf_k
+        store, lexical, embedder, settings.retrieval_candidates, settings.rrf_k, generation
     )
-    retriever.generation = generation
     policy = AnswerPolicy(
         passages=settings.answer_passages,
         max_sentences=settings.answer_max_sentences,
@@ -276,15 +275,15 @@ def _status_of(settings: Settings, store: ChunkStore) -> StoreStatus:
 def refresh_retriever(settings: Settings, retriever: HybridRetriever) -> bool:
     """Picks up what another process ingested since the retriever last looked: the store
     opened afresh (an embedded store's vector index is cached in memory) and the BM25
-    index rebuilt. Requests keep using the old parts until the new ones are swapped in."""
-    generation = retriever.store.generation()
-    if generation == retriever.generation:
+    index rebuilt. Requests keep using the old set until the new one is swapped in whole."""
+    generation = retriever.indexes.store.generation()
+    if generation == retriever.indexes.generation:
         return False
     if not settings.chroma_url:
         forget_embedded_clients()
     store = open_store(settings)
     lexical = sync_lexical_index(store, lexical_dir(settings))
-    retriever.store, retriever.lexical, retriever.generation = store, lexical, generation
+    retriever.indexes = IndexSet(store, lexical, generation)
     return True
 
 

@@ -25,6 +25,16 @@ class Retrieval:
     term_weights: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class IndexSet:
+    """The indexes of one generation of the store, loaded together and swapped whole: a
+    request reads one IndexSet, so it never mixes a new store with an old BM25 index."""
+
+    store: ChunkStore
+    lexical: LexicalIndex
+    generation: str = ""  # the store's generation these indexes reflect
+
+
 class HybridRetriever:
     def __init__(
         self,
@@ -33,14 +43,17 @@ class HybridRetriever:
         embedder: Embedder,
         candidates: int,
         rrf_k: int,
+        generation: str = "",
     ) -> None:
-        self.store = store
-        self.lexical = lexical
+        self.indexes = IndexSet(store, lexical, generation)
         self.embedder = embedder
         self._candidates = candidates
         self._rrf_k = rrf_k
-        self.generation = ""  # the store's generation these indexes reflect
         self._dates = DocumentDates()  # read on the first scoped question
+
+    @property
+    def store(self) -> ChunkStore:
+        return self.indexes.store
 
     def retrieve(self, query: str, k: int, scope: Scope = EVERY_DOCUMENT) -> Retrieval:
         """The k best passages of the documents in scope, searched as if no other were
@@ -48,7 +61,8 @@ class HybridRetriever:
         as of a date reads the news of the days before it)."""
         vector = self.embedder.embed_query(query)
         pool = max(self._candidates, k)
-        store, lexical_index = self.store, self.lexical  # one generation throughout
+        indexes = self.indexes  # one generation throughout, whatever a refresh swaps in
+        store, lexical_index = indexes.store, indexes.lexical
         only = self._dates.only(store, scope)
         dense = store.dense_search(vector, pool, scope.exclude, only)
         mask = self._dates.lexical_mask(store, lexical_index.chunk_ids, scope, only)
