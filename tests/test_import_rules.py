@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOORS = ("server.cli", "server.chat_repl", "server.render", "server.httpapi", "server.slack")
+DOORS = ("server.cli", "server.httpapi", "server.slack")
 COMPOSITION_ROOT = "server.components"
 
 

@@ -15,9 +15,8 @@ from ingest import chunker as chunker_module
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from ingest.report import Duplicate, IngestReport, Warned
-from server import render
 from server.base.documents import Block, SourceDocument
-from server.cli import app
+from server.cli import app, render
 from server.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf

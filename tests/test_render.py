@@ -6,7 +6,7 @@ import io
 from rich.console import Console
 
 from ingest.pipeline import IngestReport, Skipped
-from server import render
+from server.cli import render
 from server.models import Answer, Citation, DeltaEvent, DoneEvent
 
 TRICKY = r"Set [bold]x[/bold] as in [1], :warning: and C:\\"

@@ -4,7 +4,7 @@ import contextlib
 
 from rich.console import Console
 
-from server import render
+from server.cli import render
 from server.errors import SummitError
 from server.live import AssistantFactory, LiveAssistant, kept_current
 from server.models import Turn

@@ -1,0 +1,31 @@
+"""The command line: parses input, calls the core, formats output. Nothing else.
+
+`summit` is `main` here; each module registers its commands on the one typer app
+(server/cli/base.py): documents (ingest, status, model export), questions (ask, search,
+chat), serving (serve, slack), evaluation (eval qa, eval retrieval). render prints what
+the core returns; chat is the interactive prompt.
+"""
+
+import os
+import sys
+
+from server.cli import documents, evaluation, questions, render, serving  # noqa: F401  (registers)
+from server.cli.base import app, err
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """The `summit` command. A failure that is not the user's (a bug, a library's own
+    error) is one line too, naming its kind; SUMMIT_DEBUG=1 shows the traceback."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("SUMMIT_DEBUG"):
+            raise
+        render.print_error(
+            err,
+            f"unexpected {type(exc).__name__}: {exc} "
+            "(SUMMIT_DEBUG=1 shows the traceback; please report it)",
+        )
+        sys.exit(1)
