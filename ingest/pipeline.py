@@ -15,11 +15,11 @@ from ingest.planning import Plan, Planner
 from ingest.report import IngestReport, Skipped, Warned
 from server.base.documents import Chunk, indexed_text
 from server.base.sentences import split_sentences
-from server.embeddings import Embedder
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
-from server.lexical import LexicalIndex, build_from_records
-from server.sentence_vectors import SentenceVectorStore
-from server.store import ChunkStore
+from server.storage.embeddings import Embedder
+from server.storage.lexical import LexicalIndex, build_from_records
+from server.storage.sentence_vectors import SentenceVectorStore
+from server.storage.store import ChunkStore
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from ingest.file_reading import Chunked
 from ingest.report import Duplicate, IngestReport
 from server.base.documents import Chunk, SourceDocument
-from server.store import ChunkStore
+from server.storage.store import ChunkStore
 
 _LOOKUP_PAGE = 1000  # chunk ids a request when finding where documents are stored
 

@@ -17,10 +17,10 @@ import numpy as np
 from server.answer_types import AnswerType, Entity, SentenceTagger, wanted_labels
 from server.base.sentences import split_sentences
 from server.document_meta import published_day
-from server.embeddings import CachedEncoder
-from server.lexical import analyze, term_sets
 from server.question import QUESTION_STEMS, term_coverages
 from server.retrieval import Passage
+from server.storage.embeddings import CachedEncoder
+from server.storage.lexical import analyze, term_sets
 
 # Computed for every candidate (cheap): they rank the sentences.
 RANK_FEATURES = (

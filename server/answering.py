@@ -23,11 +23,11 @@ from server.answer_types import (
     wanted_labels,
 )
 from server.document_meta import outlet_of, published_of
-from server.embeddings import CachedEncoder
 from server.models import Answer, AnswerEvent, Citation, CitationsEvent, DeltaEvent, DoneEvent
 from server.plaintext import with_short_answer
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
+from server.storage.embeddings import CachedEncoder
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
 DECIDED_CANDIDATES = 5  # best-ranked candidates whose entities are read before deciding

@@ -15,18 +15,10 @@ from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
 from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model
 from server.condense import ModelCondenser, RuleCondenser
-from server.embeddings import (
-    CachedEncoder,
-    Embedder,
-    SentenceEmbedder,
-    model_label,
-)
 from server.evaluation import NEWS_CORPUS, Asker, QAReport, evaluate_qa, load_question_set
 from server.grounding import CitationVerifier, GroundingPolicy
 from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
-from server.onnx_embedder import OnnxEmbedder
-from server.onnx_model import ExportedModel
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever, IndexSet
 from server.retrieval_eval import (
@@ -38,13 +30,21 @@ from server.retrieval_eval import (
     whole_document_runs,
 )
 from server.sentence_entities import StoredEntities
-from server.sentence_vectors import (
+from server.settings import Settings
+from server.storage.embeddings import (
+    CachedEncoder,
+    Embedder,
+    SentenceEmbedder,
+    model_label,
+)
+from server.storage.onnx_embedder import OnnxEmbedder
+from server.storage.onnx_model import ExportedModel
+from server.storage.sentence_vectors import (
     ANSWER_WRITE_WAIT_S,
     INGEST_WRITE_WAIT_S,
     SentenceVectorStore,
 )
-from server.settings import Settings
-from server.store import (
+from server.storage.store import (
     ChunkStore,
     forget_embedded_clients,
     open_http_client,
@@ -108,7 +108,7 @@ def lexical_dir(settings: Settings) -> Path:
 
 
 def sentence_vectors_path(settings: Settings) -> Path:
-    """The sentence vectors of this store and model (server/sentence_vectors.py)."""
+    """The sentence vectors of this store and model (server/storage/sentence_vectors.py)."""
     model = hashlib.sha256(model_label(settings.embedding_model).encode()).hexdigest()[:12]
     return lexical_dir(settings).parent / f"{settings.collection}.sentences-{model}.sqlite3"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.document_meta import published_day
-from server.store import ChunkStore, chunk_from_record
+from server.storage.store import ChunkStore, chunk_from_record
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from server.base.sentences import split_sentences
-from server.embeddings import CachedEncoder
-from server.lexical import analyze_words, stem
 from server.question import subject_terms, term_coverage
+from server.storage.embeddings import CachedEncoder
+from server.storage.lexical import analyze_words, stem
 
 # [1], [1, 2], [1-3], [^1]; separators between groups ("[1], [2]") go with them.
 _MARKER = r"\[\^?\d+(?:\s*[,;\-\u2013]\s*\d+)*\]"

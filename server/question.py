@@ -2,7 +2,7 @@
 
 from collections.abc import Set as AbstractSet
 
-from server.lexical import analyze_words, stem, term_sets
+from server.storage.lexical import analyze_words, stem, term_sets
 
 # Stems of words that shape a question rather than name its subject.
 QUESTION_STEMS = frozenset(

@@ -4,9 +4,9 @@ from dataclasses import dataclass, field
 
 from server.base.documents import Chunk
 from server.document_dates import EVERY_DOCUMENT, DocumentDates, Scope
-from server.embeddings import Embedder
-from server.lexical import LexicalIndex, analyze
-from server.store import ChunkStore
+from server.storage.embeddings import Embedder
+from server.storage.lexical import LexicalIndex, analyze
+from server.storage.store import ChunkStore
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from server.embeddings import Embedder
 from server.errors import SummitError
-from server.lexical import LexicalIndex
 from server.retrieval import reciprocal_rank_fusion
-from server.store import ChunkStore
+from server.storage.embeddings import Embedder
+from server.storage.lexical import LexicalIndex
+from server.storage.store import ChunkStore
 
 Qrels = dict[str, dict[str, int]]  # query id -> document id -> relevance grade
 Ranking = list[str]  # document ids, best first

@@ -2,7 +2,7 @@
 
 Loading spaCy costs a fresh process about a second, most of a cold `summit ask`; the
 entities of a sentence never change for one tagger version. So the entities answers find
-are kept beside the sentence vectors (server/sentence_vectors.py), and a process whose
+are kept beside the sentence vectors (server/storage/sentence_vectors.py), and a process whose
 candidate sentences were tagged before, by any process, never loads spaCy.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from server.answer_types import Entity, EntityTagger, entity_tagger, tagger_id, tagger_installed
 from server.errors import StoreUnavailableError
-from server.sentence_vectors import SentenceVectorStore
+from server.storage.sentence_vectors import SentenceVectorStore
 
 _LOG = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from server.embeddings import Embedder
+from server.storage.embeddings import Embedder
 
 DIMENSIONS = 32
 

@@ -11,11 +11,11 @@ import pytest
 from server.answer_types import entity_tagger
 from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
 from server.base.documents import Chunk, MetadataValue
-from server.embeddings import CachedEncoder, Embedder
-from server.lexical import LexicalIndex, analyze
 from server.models import Answer
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
+from server.storage.embeddings import CachedEncoder, Embedder
+from server.storage.lexical import LexicalIndex, analyze
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from server.embeddings import CachedEncoder
+from server.storage.embeddings import CachedEncoder
 from tests.fakes import FakeEmbedder
 
 

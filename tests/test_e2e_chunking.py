@@ -7,7 +7,7 @@ import pytest
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.loaders import load_file
-from server.embeddings import Embedder
+from server.storage.embeddings import Embedder
 
 pytestmark = pytest.mark.e2e
 SCIFACT = Path(__file__).parent.parent.parent / "shared" / "data" / "scifact" / "corpus.jsonl"

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from server.cli import app
 from server.components import sentence_vectors_path
 from server.models import Answer
-from server.sentence_vectors import SentenceVectorStore
 from server.settings import Settings
+from server.storage.sentence_vectors import SentenceVectorStore
 from tests.pdfs import make_pdf
 
 pytestmark = pytest.mark.e2e

@@ -400,10 +400,10 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     import numpy as np
 
     from server.components import lexical_dir
-    from server.embeddings import model_label
-    from server.lexical import LexicalIndex
     from server.settings import Settings
-    from server.store import ChunkStore, open_persistent_client
+    from server.storage.embeddings import model_label
+    from server.storage.lexical import LexicalIndex
+    from server.storage.store import ChunkStore, open_persistent_client
 
     if not (store / "chroma.sqlite3").exists():
         raise FileNotFoundError(f"no Chroma store at {store}")
@@ -777,8 +777,8 @@ def test_a_kill_while_sentence_vectors_are_filled_in_is_completed_by_the_rerun(
     write, the rerun (with nothing else to do) fills in the rest."""
     from server.base.sentences import split_sentences
     from server.components import sentence_vectors_path
-    from server.sentence_vectors import SentenceVectorStore
     from server.settings import Settings
+    from server.storage.sentence_vectors import SentenceVectorStore
 
     ws = reference.ws
     store = ws.store("G")

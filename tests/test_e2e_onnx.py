@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from server.components import build_embedder
-from server.embeddings import Embedder, SentenceEmbedder, model_folder
 from server.errors import ModelUnavailableError
-from server.onnx_embedder import OnnxEmbedder
-from server.onnx_model import MANIFEST, ONNX_FILE, exported_model, load_export, read_layout
 from server.settings import Settings
+from server.storage.embeddings import Embedder, SentenceEmbedder, model_folder
+from server.storage.onnx_embedder import OnnxEmbedder
+from server.storage.onnx_model import MANIFEST, ONNX_FILE, exported_model, load_export, read_layout
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parent.parent
@@ -87,7 +87,8 @@ def read_jsonl(path: Path, limit: int) -> list[dict[str, Any]]:
 
 def export_process(model_dir: Path, cache: Path) -> subprocess.Popen[str]:
     code = (
-        "import sys; from pathlib import Path; from server.onnx_model import exported_model; "
+        "import sys; from pathlib import Path; "
+        "from server.storage.onnx_model import exported_model; "
         "print(exported_model(Path(sys.argv[1]), Path(sys.argv[2])).folder)"
     )
     return subprocess.Popen(

@@ -34,16 +34,16 @@ from ingest.pipeline import IngestPipeline
 from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
 from server.base.documents import indexed_text
-from server.embeddings import CachedEncoder
 from server.errors import SummitError
 from server.httpapi.app import create_app
 from server.httpapi.schemas import ChatCompletion
-from server.lexical import LexicalIndex
 from server.models import Answer, SearchResponse, StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
 from server.settings import Settings
-from server.store import ChunkStore, open_persistent_client
+from server.storage.embeddings import CachedEncoder
+from server.storage.lexical import LexicalIndex
+from server.storage.store import ChunkStore, open_persistent_client
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.fakes import FakeEmbedder
 from tests.pdfs import pdf_from_objects

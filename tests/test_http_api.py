@@ -17,14 +17,14 @@ from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
-from server.embeddings import CachedEncoder
 from server.errors import StoreUnavailableError
 from server.httpapi.app import create_app
 from server.models import Answer, AnswerEvent, CitationsEvent, StoreStatus, Turn
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
 from server.settings import Settings
-from server.store import ChunkStore, open_persistent_client
+from server.storage.embeddings import CachedEncoder
+from server.storage.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
 from tests.servers import running_server
 

@@ -4,6 +4,8 @@
 - The read side and the storage never import the write side (ingest/): only the
   composition root (server/components.py) wires the two, and the command line may name
   the ingest report it prints.
+- Storage (server/storage/) imports neither side: only the base, the error vocabulary
+  and itself.
 - The core never imports a front door (the command line, HTTP, Slack).
 """
 
@@ -54,6 +56,16 @@ def test_the_read_side_and_storage_never_import_the_write_side() -> None:
     assert {m: i for m, i in offenders.items() if i} == {}
 
 
+def test_storage_imports_neither_side() -> None:
+    allowed = ("server.base", "server.errors", "server.storage")
+    storage = {m: i for m, i in modules("server").items() if is_in(m, "server.storage")}
+    offenders = {
+        module: sorted(i for i in imports if not is_in(i, allowed))
+        for module, imports in storage.items()
+    }
+    assert storage and {m: i for m, i in offenders.items() if i} == {}
+
+
 def test_the_core_never_imports_a_front_door() -> None:
     core = {**modules("server"), **modules("ingest")}
     offenders = {
@@ -68,4 +80,4 @@ def test_the_rules_see_the_imports_they_judge() -> None:
     """A rule that read no import would pass on anything."""
     found = modules("server")
     assert "ingest.pipeline" in found["server.components"]
-    assert "server.base.documents" in found["server.store"]
+    assert "server.base.documents" in found["server.storage.store"]

@@ -18,10 +18,10 @@ from ingest.pipeline import IngestPipeline
 from ingest.report import IngestReport
 from server.cli import app
 from server.components import open_store
-from server.lexical import LexicalIndex
-from server.sentence_vectors import SentenceVectorStore
 from server.settings import Settings
-from server.store import ChunkStore, open_persistent_client
+from server.storage.lexical import LexicalIndex
+from server.storage.sentence_vectors import SentenceVectorStore
+from server.storage.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf, pdf_from_objects
 

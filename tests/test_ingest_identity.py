@@ -17,7 +17,7 @@ from ingest.pipeline import IngestPipeline
 from ingest.report import Duplicate, IngestReport, Warned
 from server.base.documents import Block, SourceDocument
 from server.cli import app, render
-from server.store import ChunkStore, open_persistent_client
+from server.storage.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf
 

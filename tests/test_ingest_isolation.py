@@ -11,9 +11,9 @@ import pytest
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from ingest.report import IngestReport
-from server.lexical import LexicalIndex
-from server.sentence_vectors import SentenceVectorStore
-from server.store import ChunkStore, open_persistent_client
+from server.storage.lexical import LexicalIndex
+from server.storage.sentence_vectors import SentenceVectorStore
+from server.storage.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf
 

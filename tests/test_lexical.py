@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from server import lexical
-from server.lexical import LexicalIndex, build_from_records
+from server.storage.lexical import LexicalIndex, build_from_records
 
 RECORDS = [("a", "The summit was held in Nara."), ("b", "Defense cooperation was agreed.")]
 

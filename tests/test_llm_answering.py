@@ -16,12 +16,12 @@ from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.base.documents import Chunk
 from server.chat_models import ReplyStream
 from server.condense import ModelCondenser
-from server.embeddings import CachedEncoder
 from server.grounding import CitationVerifier, GroundingPolicy, parse_claims
 from server.llm_answering import NO_ANSWER_TOKEN, LlmAnswerer
 from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
+from server.storage.embeddings import CachedEncoder
 from tests.fakes import FakeEmbedder
 
 PROMPTS = PromptLibrary(Path(__file__).parent.parent / "prompts")

@@ -6,8 +6,8 @@ import pytest
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
-from server.lexical import LexicalIndex
-from server.store import ChunkStore, open_persistent_client
+from server.storage.lexical import LexicalIndex
+from server.storage.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from server.answer_types import Entity, EntityTagger
 from server.sentence_entities import StoredEntities
-from server.sentence_vectors import SentenceVectorStore
+from server.storage.sentence_vectors import SentenceVectorStore
 
 
 class CountingTagger(EntityTagger):

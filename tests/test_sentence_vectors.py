@@ -9,10 +9,10 @@ import pytest
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from server.base.sentences import split_sentences
-from server.embeddings import CachedEncoder
 from server.errors import StoreUnavailableError
-from server.sentence_vectors import SentenceVectorStore
-from server.store import ChunkStore, open_persistent_client
+from server.storage.embeddings import CachedEncoder
+from server.storage.sentence_vectors import SentenceVectorStore
+from server.storage.store import ChunkStore, open_persistent_client
 from tests.fakes import FakeEmbedder
 
 SENTENCES = ["The summit was held in Nara.", "Both leaders met for two days."]

@@ -29,10 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from server.embeddings import SentenceEmbedder, model_folder  # noqa: E402
-from server.onnx_embedder import OnnxRuntime  # noqa: E402
-from server.onnx_model import ExportedModel, exported_model  # noqa: E402
 from server.settings import Settings  # noqa: E402
+from server.storage.embeddings import SentenceEmbedder, model_folder  # noqa: E402
+from server.storage.onnx_embedder import OnnxRuntime  # noqa: E402
+from server.storage.onnx_model import ExportedModel, exported_model  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 

@@ -31,8 +31,8 @@ from server.components import (  # noqa: E402
     ingest_sentence_vectors,
     open_store,
 )
-from server.embeddings import SentenceEmbedder  # noqa: E402
 from server.settings import Settings  # noqa: E402
+from server.storage.embeddings import SentenceEmbedder  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 

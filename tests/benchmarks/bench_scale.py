@@ -65,12 +65,12 @@ from server.components import (  # noqa: E402
     open_store,
     sentence_vectors_path,
 )
-from server.embeddings import SentenceEmbedder  # noqa: E402
-from server.lexical import LexicalIndex  # noqa: E402
 from server.retrieval import HybridRetriever  # noqa: E402
-from server.sentence_vectors import SentenceVectorStore  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.store import ChunkStore, open_persistent_client  # noqa: E402
+from server.storage.embeddings import SentenceEmbedder  # noqa: E402
+from server.storage.lexical import LexicalIndex  # noqa: E402
+from server.storage.sentence_vectors import SentenceVectorStore  # noqa: E402
+from server.storage.store import ChunkStore, open_persistent_client  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 DEFAULT_ROOT = Path("/tmp/summit-bench-scale")

@@ -2,7 +2,8 @@
 
 The transformer is exported with torch's TorchScript exporter (its dynamo exporter gave
 wrong vectors for padded batches of this model: 0.3 max abs difference), with the batch and
-sequence axes dynamic. Pooling and normalisation stay in numpy (server/onnx_embedder.py), and
+sequence axes dynamic. Pooling and normalisation stay in numpy
+(server/storage/onnx_embedder.py), and
 the whole path is checked against sentence-transformers before the export is published.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from server.errors import ModelUnavailableError
-from server.onnx_model import (
+from server.storage.onnx_model import (
     EXPORT_OPSET,
     EXPORT_TOLERANCE,
     PROBE_TEXTS,
@@ -99,7 +100,7 @@ def _check_against_torch(
 ) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from server.onnx_embedder import OnnxRuntime
+    from server.storage.onnx_embedder import OnnxRuntime
 
     expected = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True).encode(
         PROBE_TEXTS, convert_to_numpy=True, show_progress_bar=False

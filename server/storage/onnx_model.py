@@ -206,7 +206,7 @@ def _export(model_dir: Path, target: Path) -> None:
 def _export_graph(model_dir: Path, layout: ModelLayout, scratch: Path) -> list[str]:
     """Writes the ONNX graph and tokenizer into `scratch` and checks the graph's vectors
     against torch's; returns the graph's input names."""
-    from server.onnx_export import export_transformer
+    from server.storage.onnx_export import export_transformer
 
     try:
         return export_transformer(model_dir, layout, scratch / ONNX_FILE, scratch / TOKENIZER_FILE)

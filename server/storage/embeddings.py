@@ -1,7 +1,7 @@
 """The embedding model, loaded lazily: the interface both backends share, and the
 sentence-transformers (torch) backend.
 
-The default backend runs an ONNX export through onnxruntime (server/onnx_embedder.py).
+The default backend runs an ONNX export through onnxruntime (server/storage/onnx_embedder.py).
 torch and sentence-transformers cost seconds to import, so nothing here imports them until
 the torch backend embeds or counts its first text. The interface keeps LangChain's
 Embeddings method names (embed_documents, embed_query) without its base class, whose import
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from server.errors import ModelUnavailableError, StoreUnavailableError
-from server.recent import RecentlyUsed
-from server.sentence_vectors import SentenceVectorStore, as_stored
+from server.storage.recent import RecentlyUsed
+from server.storage.sentence_vectors import SentenceVectorStore, as_stored
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -162,7 +162,7 @@ class SentenceEmbedder(Embedder):
 
 class CachedEncoder:
     """Sentence vectors kept in memory, most recently used first, in front of those stored on
-    disk (server/sentence_vectors.py): the same passages come back question after question,
+    disk (server/storage/sentence_vectors.py): the same passages come back question after question,
     and encoding their sentences is most of an answer's cost."""
 
     def __init__(

@@ -1,7 +1,7 @@
 """Embeddings through onnxruntime and tokenizers: the default backend, with no torch.
 
 The model is the ONNX export of the configured sentence-transformers model
-(server/onnx_model.py); pooling and normalisation are done here in numpy, as
+(server/storage/onnx_model.py); pooling and normalisation are done here in numpy, as
 sentence-transformers does them, so both backends give the same vectors (to about 2e-7).
 """
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from server.embeddings import Embedder, model_folder
 from server.errors import ModelUnavailableError
-from server.onnx_model import ExportedModel, ModelLayout, exported_model
+from server.storage.embeddings import Embedder, model_folder
+from server.storage.onnx_model import ExportedModel, ModelLayout, exported_model
 
 
 class OnnxRuntime:

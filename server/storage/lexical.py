@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from server.recent import RecentlyUsed
+from server.storage.recent import RecentlyUsed
 
 _MANIFEST = "manifest.json"
 _LINK_SUFFIX = ".link"
