@@ -248,7 +248,7 @@ FAULT_RUNNER = r"""
 import os, signal, sys
 
 point, sys.argv = sys.argv[1], ["summit", *sys.argv[2:]]
-from server import lexical, sentence_vectors, store
+from server.storage import lexical, sentence_vectors, store
 
 
 def die(*args, **kwargs):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from server import lexical
+from server.storage import lexical
 from server.storage.lexical import LexicalIndex, build_from_records
 
 RECORDS = [("a", "The summit was held in Nara."), ("b", "Defense cooperation was agreed.")]
