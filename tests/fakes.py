@@ -1,11 +1,16 @@
 """Deterministic stand-ins that implement the real interfaces."""
 
 import hashlib
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from server.storage.embeddings import Embedder
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestPipeline
+    from server.storage.sentence_vectors import SentenceVectorStore
 
 DIMENSIONS = 32
 
@@ -34,3 +39,29 @@ class FakeEmbedder(Embedder):
                 vectors[row, digest[0] % DIMENSIONS] += 1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)
+
+
+def fake_pipeline(
+    folder: Path,
+    embedder: "FakeEmbedder",
+    batch_size: int = 4,
+    sentence_vectors: "SentenceVectorStore | None" = None,
+) -> "IngestPipeline":
+    """The real ingest pipeline over a real Chroma store in `folder/store`, with the fake
+    embedder and small chunks."""
+    from ingest.chunker import Chunker, ChunkingPolicy
+    from ingest.pipeline import IngestPipeline
+    from server.storage.store import ChunkStore, open_persistent_client
+
+    store = ChunkStore(open_persistent_client(folder / "store"), "test", "fake")
+    chunker = Chunker(embedder.count_tokens, ChunkingPolicy(64, 40, 1))
+    lexical = folder / "store" / "lexical"
+    return IngestPipeline(store, embedder, chunker, lexical, batch_size, sentence_vectors)
+
+
+def open_sentence_vectors(folder: Path) -> "SentenceVectorStore":
+    from server.storage.sentence_vectors import SentenceVectorStore
+
+    opened = SentenceVectorStore.open(folder / "store" / "sentences.sqlite3", 60)
+    assert opened is not None
+    return opened

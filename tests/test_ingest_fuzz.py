@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from ingest.report import IngestReport
 from server.cli import app
@@ -21,8 +20,8 @@ from server.components import open_store
 from server.settings import Settings
 from server.storage.lexical import LexicalIndex
 from server.storage.sentence_vectors import SentenceVectorStore
-from server.storage.store import ChunkStore, open_persistent_client
-from tests.fakes import FakeEmbedder
+from server.storage.store import ChunkStore
+from tests.fakes import FakeEmbedder, fake_pipeline, open_sentence_vectors
 from tests.pdfs import make_pdf, pdf_from_objects
 
 SEED = 20261203
@@ -125,20 +124,14 @@ def unaccounted(report: IngestReport, stored: set[str], paths: list[Path]) -> li
 
 @pytest.fixture
 def vectors(tmp_path: Path) -> Iterator[SentenceVectorStore]:
-    opened = SentenceVectorStore.open(tmp_path / "store" / "sentences.sqlite3", 60)
-    assert opened is not None
+    opened = open_sentence_vectors(tmp_path)
     yield opened
     opened.close()
 
 
 @pytest.fixture
 def pipeline(tmp_path: Path, vectors: SentenceVectorStore) -> IngestPipeline:
-    fake = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "fuzz", "fake")
-    chunker = Chunker(fake.count_tokens, ChunkingPolicy(64, 40, 1))
-    return IngestPipeline(
-        store, fake, chunker, tmp_path / "store" / "lexical", 256, sentence_vectors=vectors
-    )
+    return fake_pipeline(tmp_path, FakeEmbedder(64), 256, vectors)
 
 
 def in_step(store: ChunkStore, lexical: Path, vectors: SentenceVectorStore) -> bool:

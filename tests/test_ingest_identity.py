@@ -12,13 +12,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from ingest import chunker as chunker_module
-from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from ingest.report import Duplicate, IngestReport, Warned
 from server.base.documents import Block, SourceDocument
 from server.cli import app, render
-from server.storage.store import ChunkStore, open_persistent_client
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, fake_pipeline
 from tests.pdfs import make_pdf
 
 
@@ -29,9 +27,7 @@ def fake() -> FakeEmbedder:
 
 @pytest.fixture
 def pipeline(tmp_path: Path, fake: FakeEmbedder) -> IngestPipeline:
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "test", "fake")
-    chunker = Chunker(fake.count_tokens, ChunkingPolicy(64, 40, 1))
-    return IngestPipeline(store, fake, chunker, tmp_path / "store" / "lexical", batch_size=4)
+    return fake_pipeline(tmp_path, fake)
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 
-from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from ingest.report import IngestReport
 from server.storage.lexical import LexicalIndex
 from server.storage.sentence_vectors import SentenceVectorStore
-from server.storage.store import ChunkStore, open_persistent_client
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, fake_pipeline, open_sentence_vectors
 from tests.pdfs import make_pdf
 
 GOOD_MD = "# Alpha\n\nThe summit was held in Nara. Leaders met.\n"
@@ -23,20 +21,14 @@ GOOD_TXT = "Defense cooperation was agreed.\n"
 
 @pytest.fixture
 def vectors(tmp_path: Path) -> Iterator[SentenceVectorStore]:
-    opened = SentenceVectorStore.open(tmp_path / "store" / "sentences.sqlite3", 60)
-    assert opened is not None
+    opened = open_sentence_vectors(tmp_path)
     yield opened
     opened.close()
 
 
 @pytest.fixture
 def pipeline(tmp_path: Path, vectors: SentenceVectorStore) -> IngestPipeline:
-    fake = FakeEmbedder(64)
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "test", "fake")
-    chunker = Chunker(fake.count_tokens, ChunkingPolicy(64, 40, 1))
-    return IngestPipeline(
-        store, fake, chunker, tmp_path / "store" / "lexical", batch_size=4, sentence_vectors=vectors
-    )
+    return fake_pipeline(tmp_path, FakeEmbedder(64), sentence_vectors=vectors)
 
 
 @pytest.fixture

@@ -3,12 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
 from server.storage.lexical import LexicalIndex
-from server.storage.store import ChunkStore, open_persistent_client
-from tests.fakes import FakeEmbedder
+from server.storage.store import ChunkStore
+from tests.fakes import FakeEmbedder, fake_pipeline
 from tests.pdfs import make_pdf
 
 
@@ -19,9 +18,7 @@ def fake() -> FakeEmbedder:
 
 @pytest.fixture
 def pipeline(tmp_path: Path, fake: FakeEmbedder) -> IngestPipeline:
-    store = ChunkStore(open_persistent_client(tmp_path / "store"), "test", "fake")
-    chunker = Chunker(fake.count_tokens, ChunkingPolicy(64, 40, 1))
-    return IngestPipeline(store, fake, chunker, tmp_path / "store" / "lexical", batch_size=4)
+    return fake_pipeline(tmp_path, fake)
 
 
 @pytest.fixture
