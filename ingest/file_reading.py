@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.chunker import Chunker
-from ingest.loaders import LoadError, SkipCallback, load_file
+from ingest.loaders import load_file
+from ingest.source_files import LoadError, SkipCallback
 from server.base.documents import Chunk, SourceDocument, unstorable
 
 # The loggers of the libraries loaders call (pypdf; trafilatura and the packages it uses).

@@ -6,18 +6,20 @@ Every file is read before anything is written; what to write is planned in inges
 """
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from itertools import islice
 from pathlib import Path
 
 from ingest.chunker import Chunker
 from ingest.file_reading import Chunked, read_file
+from ingest.lock import ingest_lock
 from ingest.planning import Plan, Planner
 from ingest.report import IngestReport, Skipped, Warned
-from server.base.documents import Chunk, indexed_text
+from server.base.documents import Chunk
 from server.base.sentences import split_sentences
-from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
+from server.errors import PathNotFoundError
 from server.storage.embeddings import Embedder
-from server.storage.lexical import LexicalIndex, build_from_records
+from server.storage.lexical import LexicalIndex, sync_lexical_index
 from server.storage.sentence_vectors import SentenceVectorStore
 from server.storage.store import ChunkStore
 
@@ -33,6 +35,7 @@ class IngestPipeline:
         lexical_dir: Path,
         batch_size: int,
         sentence_vectors: SentenceVectorStore | None = None,
+        lock: Path | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -40,6 +43,7 @@ class IngestPipeline:
         self._lexical_dir = lexical_dir
         self._batch_size = batch_size
         self._sentence_vectors = sentence_vectors
+        self._lock = lock  # the file that keeps a second ingest of this store out (ingest/lock.py)
 
     @property
     def store(self) -> ChunkStore:
@@ -52,6 +56,10 @@ class IngestPipeline:
     def ingest(
         self, paths: list[Path], prune: bool = False, progress: Progress | None = None
     ) -> IngestReport:
+        with ingest_lock(self._lock) if self._lock else nullcontext():
+            return self._ingest(paths, prune, progress)
+
+    def _ingest(self, paths: list[Path], prune: bool, progress: Progress | None) -> IngestReport:
         files = discover_files(paths)
         vectors_complete = self._sentence_vectors_complete()  # before anything changes
         report = IngestReport()
@@ -144,20 +152,6 @@ class IngestPipeline:
         return sync_lexical_index(self._store, self._lexical_dir)
 
 
-def sync_lexical_index(store: ChunkStore, folder: Path) -> LexicalIndex:
-    version = store.version()
-    index = LexicalIndex.load(folder)
-    if index is not None and index.version == version:
-        return index
-    index = build_from_records(_indexed_records(store), version)
-    try:
-        index.save(folder)
-    except OSError as exc:
-        problem = storage_problem(exc) or exc.strerror or type(exc).__name__
-        raise StoreUnavailableError(f"Cannot save the BM25 index in {folder}: {problem}.") from exc
-    return index
-
-
 def _store_sentences(
     vectors: SentenceVectorStore, embedder: Embedder, chunk_texts: list[str]
 ) -> None:
@@ -167,11 +161,6 @@ def _store_sentences(
     missing = vectors.missing(sentences)
     if missing:
         vectors.put(missing, embedder.encode(missing))
-
-
-def _indexed_records(store: ChunkStore) -> Iterator[tuple[str, str]]:
-    for chunk_id, text, meta in store.records():
-        yield chunk_id, indexed_text(meta.get("title"), text)
 
 
 def discover_files(paths: Iterable[Path]) -> list[Path]:

@@ -15,7 +15,6 @@ out, where the right reply is a refusal (negative rejection, as in RGB: Chen et 
 """
 
 import datetime
-import json
 import math
 import re
 import statistics
@@ -29,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.document_dates import Scope
 from server.errors import SummitError
+from server.jsonl import json_objects
 from server.models import Answer
 
 _Z95 = 1.959964  # the normal quantile of a two-sided 95 % interval
@@ -114,20 +114,7 @@ def load_question_set(path: Path) -> list[QAItem]:
 
 
 def _records(path: Path) -> Iterator[dict[str, object]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SummitError(f"Cannot read the question set {path}.") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SummitError(f"{path}:{number}: not a JSON record.") from exc
-        if not isinstance(record, dict):
-            raise SummitError(f"{path}:{number}: not a question record.")
-        yield record
+    return (record for _, record in json_objects(path, "question set"))
 
 
 def _news_item(record: dict[str, object]) -> QAItem:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from server.base.documents import Chunk
 from server.document_dates import EVERY_DOCUMENT, DocumentDates, Scope
+from server.indexes import IndexSet, IndexSource
 from server.storage.embeddings import Embedder
 from server.storage.lexical import LexicalIndex, analyze
 from server.storage.store import ChunkStore
@@ -25,16 +26,6 @@ class Retrieval:
     term_weights: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class IndexSet:
-    """The indexes of one generation of the store, loaded together and swapped whole: a
-    request reads one IndexSet, so it never mixes a new store with an old BM25 index."""
-
-    store: ChunkStore
-    lexical: LexicalIndex
-    generation: str = ""  # the store's generation these indexes reflect
-
-
 class HybridRetriever:
     def __init__(
         self,
@@ -54,6 +45,15 @@ class HybridRetriever:
     @property
     def store(self) -> ChunkStore:
         return self.indexes.store
+
+    def refresh(self, source: IndexSource) -> bool:
+        """Picks up what was ingested since the indexes were loaded. Requests keep reading
+        the old set until the new one is swapped in whole."""
+        newer = source.newer_than(self.indexes)
+        if newer is None:
+            return False
+        self.indexes = newer
+        return True
 
     def retrieve(self, query: str, k: int, scope: Scope = EVERY_DOCUMENT) -> Retrieval:
         """The k best passages of the documents in scope, searched as if no other were

@@ -19,10 +19,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from server.errors import SummitError
+from server.indexes import IndexSet
+from server.jsonl import json_objects
 from server.retrieval import reciprocal_rank_fusion
 from server.storage.embeddings import Embedder
-from server.storage.lexical import LexicalIndex
-from server.storage.store import ChunkStore
 
 Qrels = dict[str, dict[str, int]]  # query id -> document id -> relevance grade
 Ranking = list[str]  # document ids, best first
@@ -82,18 +82,10 @@ def _read_qrels(path: Path) -> Qrels:
 
 
 def _read_queries(path: Path) -> Iterable[tuple[str, str]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SummitError(f"Cannot read the queries {path}.") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            yield str(record["_id"]), str(record["text"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise SummitError(f"{path}:{number}: not a query record.") from exc
+    for number, record in json_objects(path, "queries"):
+        if "_id" not in record or "text" not in record:
+            raise SummitError(f"{path}:{number}: not a query record.")
+        yield str(record["_id"]), str(record["text"])
 
 
 # ------------------------------------------------------------------ metrics
@@ -147,22 +139,34 @@ def scores_of(runs: dict[str, Ranking], qrels: Qrels, seconds: float) -> MethodS
 class RetrievalEvaluator:
     def __init__(
         self,
-        store: ChunkStore,
-        lexical: LexicalIndex,
+        indexes: IndexSet,
         embedder: Embedder,
         rrf_k: int,
         depth: int,
         served_depth: int,
     ) -> None:
-        self._store = store
-        self._lexical = lexical
+        self._store = indexes.store
+        self._lexical = indexes.lexical
         self._embedder = embedder
         self._rrf_k = rrf_k
         self._depth = depth  # chunks taken from each retriever
         self._served_depth = min(served_depth, depth)  # ... by the assistant as served
-        self._doc_of = {chunk_id: meta["doc_id"] for chunk_id, _, meta in store.records(False)}
+        self._doc_of = {
+            chunk_id: meta["doc_id"] for chunk_id, _, meta in self._store.records(False)
+        }
 
-    def evaluate(self, dataset: BeirDataset) -> dict[str, MethodScores]:
+    def evaluate(
+        self, dataset: BeirDataset, whole_documents: Path | None = None
+    ) -> dict[str, MethodScores]:
+        """Every method's scores; with a cache file for the whole-document vectors, the
+        published figures' setting too."""
+        methods = self._chunk_methods(dataset)
+        if whole_documents is not None:
+            runs, seconds = whole_document_runs(dataset, self._embedder, whole_documents)
+            methods[WHOLE_DOCUMENTS] = scores_of(runs, dataset.qrels, seconds)
+        return methods
+
+    def _chunk_methods(self, dataset: BeirDataset) -> dict[str, MethodScores]:
         runs: dict[str, dict[str, list[str]]] = {method: {} for method in METHODS}
         seconds = dict.fromkeys(METHODS, 0.0)
         for qid, query in dataset.queries.items():

@@ -51,7 +51,8 @@ def fake_pipeline(
     embedder and small chunks."""
     from ingest.chunker import Chunker, ChunkingPolicy
     from ingest.pipeline import IngestPipeline
-    from server.storage.store import ChunkStore, open_persistent_client
+    from server.storage.chroma import open_persistent_client
+    from server.storage.store import ChunkStore
 
     store = ChunkStore(open_persistent_client(folder / "store"), "test", "fake")
     chunker = Chunker(embedder.count_tokens, ChunkingPolicy(64, 40, 1))

@@ -399,11 +399,12 @@ def _sqlite_integrity(store: Path) -> str:
 def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     import numpy as np
 
-    from server.components import lexical_dir
+    from server.components import store_layout
     from server.settings import Settings
+    from server.storage.chroma import open_persistent_client
     from server.storage.embeddings import model_label
     from server.storage.lexical import LexicalIndex
-    from server.storage.store import ChunkStore, open_persistent_client
+    from server.storage.store import ChunkStore
 
     if not (store / "chroma.sqlite3").exists():
         raise FileNotFoundError(f"no Chroma store at {store}")
@@ -417,7 +418,7 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     data["version"] = chunks.version()
     collection = client.get_collection(settings.collection, embedding_function=None)
     data["generation"] = (collection.metadata or {}).get("generation")
-    folder = lexical_dir(settings)
+    folder = store_layout(settings).lexical_dir
     index = LexicalIndex.load(folder)
     data["lexical"] = (
         None if index is None else {"version": index.version, "chunk_ids": index.chunk_ids}
@@ -747,7 +748,7 @@ def test_a_kill_after_the_writes_still_tells_running_servers_the_store_changed(
     reference: Reference,
 ) -> None:
     """`generation` is what a running `summit serve` watches to reload its vector and BM25
-    indexes (components.refresh_retriever). A kill after the last write but before the
+    indexes (HybridRetriever.refresh). A kill after the last write but before the
     generation is published must not leave it behind: the rerun, with nothing left to
     write, publishes it."""
     ws = reference.ws
@@ -776,7 +777,7 @@ def test_a_kill_while_sentence_vectors_are_filled_in_is_completed_by_the_rerun(
     chunk's sentences and only then records the file complete: killed after its first
     write, the rerun (with nothing else to do) fills in the rest."""
     from server.base.sentences import split_sentences
-    from server.components import sentence_vectors_path
+    from server.components import store_layout
     from server.settings import Settings
     from server.storage.sentence_vectors import SentenceVectorStore
 
@@ -790,7 +791,7 @@ def test_a_kill_while_sentence_vectors_are_filled_in_is_completed_by_the_rerun(
         )
     )
     crash = crash_at(ws, store, "inside-sentence-vector-fill", "--sentence-vectors")
-    vectors = SentenceVectorStore.open(sentence_vectors_path(Settings(store=store)), 0)
+    vectors = SentenceVectorStore.open(store_layout(Settings(store=store)).sentence_vectors, 0)
     assert vectors is not None
     assert crash.returncode == -signal.SIGKILL, crash.summary()
     assert 0 < len(sentences) - len(vectors.missing(sentences)) < len(sentences)

@@ -80,9 +80,7 @@ def test_summit_chat_answers_from_a_document_ingested_while_it_runs(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     command = [str(SUMMIT), "chat"]
-    with subprocess.Popen(
-        command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    ) as chat:
+    with subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as chat:
         assert chat.stdin is not None
         output = Output(chat)
         output.wait_for("you> ")

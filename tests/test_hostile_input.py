@@ -41,9 +41,10 @@ from server.models import Answer, SearchResponse, StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
 from server.settings import Settings
+from server.storage.chroma import open_persistent_client
 from server.storage.embeddings import CachedEncoder
 from server.storage.lexical import LexicalIndex
-from server.storage.store import ChunkStore, open_persistent_client
+from server.storage.store import ChunkStore
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.fakes import FakeEmbedder
 from tests.pdfs import pdf_from_objects

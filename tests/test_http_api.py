@@ -23,8 +23,9 @@ from server.models import Answer, AnswerEvent, CitationsEvent, StoreStatus, Turn
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
 from server.settings import Settings
+from server.storage.chroma import open_persistent_client
 from server.storage.embeddings import CachedEncoder
-from server.storage.store import ChunkStore, open_persistent_client
+from server.storage.store import ChunkStore
 from tests.fakes import FakeEmbedder
 from tests.servers import running_server
 

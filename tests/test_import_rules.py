@@ -2,7 +2,7 @@
 
 - The base (server/base/) imports nothing of the project: both sides build on it.
 - The read side and the storage never import the write side (ingest/): only the
-  composition root (server/components.py) wires the two, and the command line may name
+  composition root (server/components/) wires the two, and the command line may name
   the ingest report it prints.
 - Storage (server/storage/) imports neither side: only the base, the error vocabulary
   and itself.

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import loaders
-from ingest.loaders import LoadError, load_file
+from ingest import pdf_loader
+from ingest.loaders import load_file
+from ingest.source_files import LoadError
 from tests.pdfs import make_pdf, pdf_from_objects
 
 SKIPS: list[tuple[str, str]] = []
@@ -75,7 +76,7 @@ def test_a_pdf_page_over_the_content_limit_is_left_out_and_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, skips = _pdf_with_pages(tmp_path, ["Short page.", "A much longer second page " * 9])
-    monkeypatch.setattr(loaders, "MAX_PDF_PAGE_CONTENT", 100)
+    monkeypatch.setattr(pdf_loader, "MAX_PDF_PAGE_CONTENT", 100)
     [doc] = load_file(path, lambda where, why: skips.append((where, why)))
     assert [b.page for b in doc.blocks] == [1]
     [(where, why)] = skips
@@ -86,7 +87,7 @@ def test_pdf_pages_past_the_whole_file_budget_are_left_out_and_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, skips = _pdf_with_pages(tmp_path, ["Page one text.", "Page two text.", "Page three."])
-    monkeypatch.setattr(loaders, "MAX_PDF_CONTENT", 60)  # a page is ~45 bytes
+    monkeypatch.setattr(pdf_loader, "MAX_PDF_CONTENT", 60)  # a page is ~45 bytes
     [doc] = load_file(path, lambda where, why: skips.append((where, why)))
     assert [b.page for b in doc.blocks] == [1]
     assert [where for where, _ in skips] == [f"{path}#page=2"]
@@ -97,8 +98,8 @@ def test_pdf_pages_left_out_still_count_against_the_whole_file_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, skips = _pdf_with_pages(tmp_path, ["Page one text.", "Page two text.", "Three.", "4."])
-    monkeypatch.setattr(loaders, "MAX_PDF_PAGE_CONTENT", 30)  # every page is over it
-    monkeypatch.setattr(loaders, "MAX_PDF_CONTENT", 100)  # two pages' worth
+    monkeypatch.setattr(pdf_loader, "MAX_PDF_PAGE_CONTENT", 30)  # every page is over it
+    monkeypatch.setattr(pdf_loader, "MAX_PDF_CONTENT", 100)  # two pages' worth
     with pytest.raises(LoadError):  # no page left: nothing to ingest
         load_file(path, lambda where, why: skips.append((where, why)))
     assert [where for where, _ in skips] == [f"{path}#page={n}" for n in (1, 2, 3)]
@@ -129,7 +130,7 @@ def test_a_pdf_page_drawing_a_form_many_times_counts_each_drawing(
             ]
         )
     )
-    monkeypatch.setattr(loaders, "MAX_PDF_PAGE_CONTENT", 2_000)  # the page alone is 800
+    monkeypatch.setattr(pdf_loader, "MAX_PDF_PAGE_CONTENT", 2_000)  # the page alone is 800
     skips: list[tuple[str, str]] = []
     with pytest.raises(LoadError):
         load_file(path, lambda where, why: skips.append((where, why)))
@@ -140,7 +141,7 @@ def test_a_pdf_of_more_pages_than_the_limit_is_skipped_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, _ = _pdf_with_pages(tmp_path, ["One.", "Two.", "Three."])
-    monkeypatch.setattr(loaders, "MAX_PDF_PAGES", 2)
+    monkeypatch.setattr(pdf_loader, "MAX_PDF_PAGES", 2)
     with pytest.raises(LoadError, match="PDF of 3 pages, over the 2 limit"):
         load(path)
 

@@ -11,7 +11,8 @@ from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from server.document_dates import Scope
 from server.retrieval import HybridRetriever
-from server.storage.store import ChunkStore, open_persistent_client
+from server.storage.chroma import open_persistent_client
+from server.storage.store import ChunkStore
 from tests.fakes import FakeEmbedder
 
 STORIES = [

@@ -10,9 +10,10 @@ from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from server.base.sentences import split_sentences
 from server.errors import StoreUnavailableError
+from server.storage.chroma import open_persistent_client
 from server.storage.embeddings import CachedEncoder
 from server.storage.sentence_vectors import SentenceVectorStore
-from server.storage.store import ChunkStore, open_persistent_client
+from server.storage.store import ChunkStore
 from tests.fakes import FakeEmbedder
 
 SENTENCES = ["The summit was held in Nara.", "Both leaders met for two days."]

@@ -61,9 +61,6 @@ def ingest(
         render.print_ingest_report(out, report)
 
 
-
-
-
 @app.command()
 def status(store: StoreOption = None, as_json: JsonOption = False) -> None:
     """What the store holds (loads no model)."""

@@ -1,7 +1,7 @@
 """`summit eval qa` and `summit eval retrieval`: answer and retrieval quality."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from server.cli.base import (
     store_option,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 
 @eval_app.command("qa")
@@ -48,11 +51,10 @@ def eval_qa(
 
     Right, wrong, refused, precision with 95 % intervals, the risk-coverage table and, for
     news, the refusals with the answer's articles left out."""
-    from server.components import eval_store_of, evaluate_answers
+    from server.components.evaluation import evaluate_answers
 
-    settings = load_settings(store)
-    if question_set.is_dir() and store is None:
-        settings = settings.model_copy(update={"store": eval_store_of(settings, question_set)})
+    # A news QA folder brings its own corpus; a question file asks the assistant's store.
+    settings = _own_store(store, question_set) if question_set.is_dir() else load_settings(store)
     with user_errors():
         report = evaluate_answers(settings, question_set, notify, dated=not undated)
     if as_json:
@@ -86,11 +88,9 @@ def eval_retrieval(
     as_json: JsonOption = False,
 ) -> None:
     """Score dense, BM25 and hybrid retrieval on a dataset: nDCG@10, Recall@100, MRR@10."""
-    from server.components import eval_store_of, evaluate_retrieval
+    from server.components.evaluation import evaluate_retrieval
 
-    settings = load_settings(None)
-    target = store or eval_store_of(settings, dataset)
-    settings = settings.model_copy(update={"store": target, "collection": "beir"})
+    settings = _own_store(store, dataset).model_copy(update={"collection": "beir"})
     with user_errors():
         if as_json or not err.is_terminal:
             report = evaluate_retrieval(settings, dataset, depth, None, whole_documents)
@@ -101,3 +101,13 @@ def eval_retrieval(
         print(report.model_dump_json())
     else:
         render.print_retrieval_report(out, report)
+
+
+def _own_store(store: Path | None, dataset: Path) -> "Settings":
+    """The settings with the store given, else the dataset's own store beside SUMMIT_STORE."""
+    from server.storage.layout import dataset_store
+
+    settings = load_settings(store)
+    if store is not None:
+        return settings
+    return settings.model_copy(update={"store": dataset_store(settings.store, dataset)})

@@ -24,6 +24,7 @@ from server.slack.deliveries import SeenEvents
 
 log = logging.getLogger(__name__)
 AssistantProvider = Callable[[], Assistant]
+Json = dict[str, Any]  # a Slack event, request body or listener context, as bolt gives it
 
 WORKING_REACTION = "hourglass_flowing_sand"
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -63,22 +64,11 @@ class SlackResponder:
         self._slash_ephemeral = slash_ephemeral
         self._seen = SeenEvents()
 
-    def on_mention(
-        self,
-        event: dict[str, Any],
-        body: dict[str, Any],
-        client: WebClient,
-        context: dict[str, Any],
-    ) -> None:
+    # Bolt passes a listener what its parameter names ask for (event, body, client, context).
+    def on_mention(self, event: Json, body: Json, client: WebClient, context: Json) -> None:
         self._reply_in_thread(event, body, client, context.get("bot_user_id"))
 
-    def on_message(
-        self,
-        event: dict[str, Any],
-        body: dict[str, Any],
-        client: WebClient,
-        context: dict[str, Any],
-    ) -> None:
+    def on_message(self, event: Json, body: Json, client: WebClient, context: Json) -> None:
         # Every message event needs a listener, or bolt answers Slack 404 and Slack retries;
         # channel messages that mention the bot come as app_mention, so only DMs go on.
         if event.get("channel_type") == "im":

@@ -11,12 +11,17 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from server.base.documents import indexed_text
+from server.errors import StoreUnavailableError, storage_problem
 from server.storage.recent import RecentlyUsed
+
+if TYPE_CHECKING:
+    from server.storage.store import ChunkStore
 
 _MANIFEST = "manifest.json"
 _LINK_SUFFIX = ".link"
@@ -211,3 +216,24 @@ def build_from_records(records: Iterable[tuple[str, str]], version: str) -> Lexi
     """An index over (chunk id, indexed text) pairs."""
     pairs = list(records)
     return LexicalIndex.build([p[0] for p in pairs], [p[1] for p in pairs], version)
+
+
+def sync_lexical_index(store: "ChunkStore", folder: Path) -> LexicalIndex:
+    """The BM25 index saved in `folder`, rebuilt from the store's records when it is not
+    the index of the store's version now."""
+    version = store.version()
+    index = LexicalIndex.load(folder)
+    if index is not None and index.version == version:
+        return index
+    index = build_from_records(_indexed_records(store), version)
+    try:
+        index.save(folder)
+    except OSError as exc:
+        problem = storage_problem(exc) or exc.strerror or type(exc).__name__
+        raise StoreUnavailableError(f"Cannot save the BM25 index in {folder}: {problem}.") from exc
+    return index
+
+
+def _indexed_records(store: "ChunkStore") -> Iterator[tuple[str, str]]:
+    for chunk_id, text, meta in store.records():
+        yield chunk_id, indexed_text(meta.get("title"), text)

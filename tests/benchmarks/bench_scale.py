@@ -55,22 +55,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ingest.pipeline import sync_lexical_index  # noqa: E402
 from server.base.documents import Chunk  # noqa: E402
 from server.base.sentences import split_sentences  # noqa: E402
 from server.components import (  # noqa: E402
     build_assistant,
     build_embedder,
-    lexical_dir,
     open_store,
-    sentence_vectors_path,
+    store_layout,
 )
 from server.retrieval import HybridRetriever  # noqa: E402
 from server.settings import Settings  # noqa: E402
+from server.storage.chroma import open_persistent_client  # noqa: E402
 from server.storage.embeddings import SentenceEmbedder  # noqa: E402
-from server.storage.lexical import LexicalIndex  # noqa: E402
+from server.storage.lexical import LexicalIndex, sync_lexical_index  # noqa: E402
 from server.storage.sentence_vectors import SentenceVectorStore  # noqa: E402
-from server.storage.store import ChunkStore, open_persistent_client  # noqa: E402
+from server.storage.store import ChunkStore  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 DEFAULT_ROOT = Path("/tmp/summit-bench-scale")
@@ -255,7 +254,7 @@ def _ensure_store(
     store = open_store(settings)
     _add_all(store, settings.store, generate_chunks(pool, size, seed), size)
     add_s = time.perf_counter() - started
-    sync_lexical_index(store, lexical_dir(settings))
+    sync_lexical_index(store, store_layout(settings).lexical_dir)
     build_s = time.perf_counter() - started
     _log(f"{size}: Chroma add {add_s:.1f} s, BM25 index {build_s - add_s:.1f} s")
     record.write_text(json.dumps({"build_s": build_s, "chroma_add_s": add_s, "recipe": recipe}))
@@ -268,7 +267,7 @@ def _ensure_sentence_vectors(
     """Rows in the store's sentence-vector file (see the docstring); 0 when switched off."""
     if not settings.sentence_vectors:
         return 0
-    path = sentence_vectors_path(settings)
+    path = store_layout(settings).sentence_vectors
     record = path.with_name(path.name + ".bench.json")
     recipe = {"seed": seed, "pool": len(pool.sentences), "model": embedder.model_name}
     if record.exists() and path.exists() and json.loads(record.read_text()) == recipe:
@@ -312,7 +311,7 @@ def _empty_store(settings: Settings) -> None:
     client = open_persistent_client(settings.store)
     if settings.collection in {c.name for c in client.list_collections()}:
         client.delete_collection(settings.collection)
-    shutil.rmtree(lexical_dir(settings), ignore_errors=True)
+    shutil.rmtree(store_layout(settings).lexical_dir, ignore_errors=True)
 
 
 def _add_all(
@@ -363,9 +362,9 @@ def _measure_size(
     assistant = build_assistant(settings)
     load_s = time.perf_counter() - started
     store = open_store(settings)
-    lexical = LexicalIndex.load(lexical_dir(settings))
+    lexical = LexicalIndex.load(store_layout(settings).lexical_dir)
     if lexical is None:
-        raise SystemExit(f"no BM25 index under {lexical_dir(settings)}")
+        raise SystemExit(f"no BM25 index under {store_layout(settings).lexical_dir}")
     k = settings.retrieval_candidates
     retriever = HybridRetriever(store, lexical, embedder, k, settings.rrf_k)
     answered: list[bool] = []
@@ -388,7 +387,7 @@ def _measure_size(
         build_reused=reused,
         assistant_load_s=round(load_s, 2),
         disk_mb=_disk_mb(settings.store),
-        lexical_disk_mb=_disk_mb(lexical_dir(settings)),
+        lexical_disk_mb=_disk_mb(store_layout(settings).lexical_dir),
         questions=len(timed),
         answered=sum(answered[len(warm_up) :]),
         **{f"{name}_{p}_ms": value for name in calls for p, value in _percentiles(ms[name])},

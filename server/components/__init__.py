@@ -1,42 +1,32 @@
 """The composition root: builds the parts from Settings; front doors call these."""
 
-import hashlib
-import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.chunker import Chunker, ChunkingPolicy
-from ingest.lock import ingest_lock
-from ingest.pipeline import IngestPipeline, Progress, sync_lexical_index
+from ingest.pipeline import IngestPipeline, Progress
 from ingest.report import IngestReport
-from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
+from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model
 from server.condense import ModelCondenser, RuleCondenser
-from server.evaluation import NEWS_CORPUS, Asker, QAReport, evaluate_qa, load_question_set
 from server.grounding import CitationVerifier, GroundingPolicy
+from server.indexes import IndexSource
 from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
 from server.prompts import PromptLibrary
-from server.retrieval import HybridRetriever, IndexSet
-from server.retrieval_eval import (
-    WHOLE_DOCUMENTS,
-    RetrievalEvaluator,
-    RetrievalReport,
-    load_beir,
-    scores_of,
-    whole_document_runs,
-)
+from server.retrieval import HybridRetriever
 from server.sentence_entities import StoredEntities
 from server.settings import Settings
+from server.storage.chroma import forget_embedded_clients, open_http_client, open_persistent_client
 from server.storage.embeddings import (
     CachedEncoder,
     Embedder,
     SentenceEmbedder,
     model_label,
 )
+from server.storage.layout import ChromaServer, StoreLayout
 from server.storage.onnx_embedder import OnnxEmbedder
 from server.storage.onnx_model import ExportedModel
 from server.storage.sentence_vectors import (
@@ -44,12 +34,7 @@ from server.storage.sentence_vectors import (
     INGEST_WRITE_WAIT_S,
     SentenceVectorStore,
 )
-from server.storage.store import (
-    ChunkStore,
-    forget_embedded_clients,
-    open_http_client,
-    open_persistent_client,
-)
+from server.storage.store import ChunkStore
 
 Notify = Callable[[str], None]
 # Texts an encode step takes, unless configured (README, "Embeddings without torch"):
@@ -96,21 +81,24 @@ def store_label(settings: Settings) -> str:
     return str(settings.store)
 
 
-def lexical_dir(settings: Settings) -> Path:
-    """Where the BM25 index is kept. It is derived from the store's records and checked
-    against their version: with a Chroma server every process keeps its own copy in
-    SUMMIT_STORE, rebuilt when the server's collection changed."""
+def store_layout(settings: Settings) -> StoreLayout:
+    """Where the configured store's files live on this machine (server/storage/layout.py)."""
+    server = None
     if settings.chroma_url:
-        server = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.chroma_url)
-        scope = f"{server}_{settings.chroma_tenant}_{settings.chroma_database}"
-        return settings.store / "lexical-cache" / scope / settings.collection
-    return settings.store / "lexical" / settings.collection
+        server = ChromaServer(settings.chroma_url, settings.chroma_tenant, settings.chroma_database)
+    return StoreLayout(
+        settings.store, settings.collection, model_label(settings.embedding_model), server
+    )
 
 
-def sentence_vectors_path(settings: Settings) -> Path:
-    """The sentence vectors of this store and model (server/storage/sentence_vectors.py)."""
-    model = hashlib.sha256(model_label(settings.embedding_model).encode()).hexdigest()[:12]
-    return lexical_dir(settings).parent / f"{settings.collection}.sentences-{model}.sqlite3"
+def index_source(settings: Settings) -> IndexSource:
+    """How the configured store's indexes are opened afresh, on start and on every refresh."""
+    return IndexSource(
+        lambda: open_store(settings),
+        store_layout(settings).lexical_dir,
+        # A server's collection is read afresh on every request; an embedded one is cached.
+        (lambda: None) if settings.chroma_url else forget_embedded_clients,
+    )
 
 
 def answer_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
@@ -118,7 +106,7 @@ def answer_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
     a write-back while another process writes is skipped, never waited for."""
     if not settings.sentence_vectors:
         return None
-    return SentenceVectorStore.open(sentence_vectors_path(settings), ANSWER_WRITE_WAIT_S)
+    return SentenceVectorStore.open(store_layout(settings).sentence_vectors, ANSWER_WRITE_WAIT_S)
 
 
 def ingest_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
@@ -126,7 +114,7 @@ def ingest_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
     with SUMMIT_SENTENCE_VECTORS=false, which only keeps answers from using it)."""
     if not settings.ingest_sentence_vectors:
         return None
-    return SentenceVectorStore.open(sentence_vectors_path(settings), INGEST_WRITE_WAIT_S)
+    return SentenceVectorStore.open(store_layout(settings).sentence_vectors, INGEST_WRITE_WAIT_S)
 
 
 def build_pipeline(
@@ -140,29 +128,24 @@ def build_pipeline(
         target_tokens=settings.chunk_tokens,
         overlap_sentences=settings.chunk_overlap_sentences,
     )
+    layout = store_layout(settings)
     return IngestPipeline(
         store,
         embedder,
         Chunker(embedder.count_tokens, policy),
-        lexical_dir(settings),
+        layout.lexical_dir,
         settings.ingest_batch_size,
         sentence_vectors,
+        layout.ingest_lock,
     )
 
 
 def ingest(
     settings: Settings, paths: list[Path], prune: bool = False, progress: Progress | None = None
 ) -> IngestReport:
-    embedder = build_embedder(settings)
-    store = open_store(settings)
-    vectors = ingest_sentence_vectors(settings)
-    with ingest_lock(lock_path(settings)):
-        return build_pipeline(settings, store, embedder, vectors).ingest(paths, prune, progress)
-
-
-def lock_path(settings: Settings) -> Path:
-    """The file that lets one ingest at a time write to the store."""
-    return lexical_dir(settings).parent / f"{settings.collection}.ingest.lock"
+    store, embedder = open_store(settings), build_embedder(settings)
+    pipeline = build_pipeline(settings, store, embedder, ingest_sentence_vectors(settings))
+    return pipeline.ingest(paths, prune, progress)
 
 
 @dataclass(frozen=True)
@@ -170,6 +153,7 @@ class Reader:
     """The read side's parts over one store: what answers (and their evaluation) use."""
 
     retriever: HybridRetriever
+    indexes: IndexSource  # where the retriever's indexes are refreshed from
     encoder: CachedEncoder
     prompts: PromptLibrary
     extractive: ExtractiveAnswerer
@@ -179,17 +163,20 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
     """The retriever and extractive answerer over the configured store; an empty embedded
     store gets the bundled corpus."""
     embedder = build_embedder(settings)
-    store = open_store(settings)
+    source = index_source(settings)
+    store = source.open_store()
     prompts = PromptLibrary(settings.prompts_dir)
     if store.count() == 0:
         _when_empty(settings, store, embedder, prompts, notify or (lambda _: None))
-    # Read before the indexes are built: an ingest that finishes meanwhile is then seen
-    # as a change by the first refresh, not taken for what was loaded.
-    generation = store.generation()
-    lexical = sync_lexical_index(store, lexical_dir(settings))
+    indexes = source.load(store)
     embedder.load()  # now: ready means ready to answer
     retriever = HybridRetriever(
-        store, lexical, embedder, settings.retrieval_candidates, settings.rrf_k, generation
+        indexes.store,
+        indexes.lexical,
+        embedder,
+        settings.retrieval_candidates,
+        settings.rrf_k,
+        indexes.generation,
     )
     policy = AnswerPolicy(
         passages=settings.answer_passages,
@@ -200,7 +187,7 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
     encoder = CachedEncoder(embedder, settings.sentence_cache_size, stored)
     tagger = StoredEntities(stored).if_installed
     answerer = ExtractiveAnswerer(encoder, prompts, policy, tagger=tagger)
-    return Reader(retriever, encoder, prompts, answerer)
+    return Reader(retriever, source, encoder, prompts, answerer)
 
 
 def _when_empty(
@@ -218,9 +205,8 @@ def _when_empty(
         notify(prompts.render("empty_server_store", store=label, collection=settings.collection))
         return
     notify(prompts.render("empty_store", store=label, corpus=settings.corpus_dir))
-    with ingest_lock(lock_path(settings)):
-        vectors = ingest_sentence_vectors(settings)
-        build_pipeline(settings, store, embedder, vectors).ingest([settings.corpus_dir])
+    vectors = ingest_sentence_vectors(settings)
+    build_pipeline(settings, store, embedder, vectors).ingest([settings.corpus_dir])
 
 
 def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:
@@ -235,7 +221,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         settings.max_question_chars,
         settings.max_history_turns,
         condenser,
-        lambda: refresh_retriever(settings, retriever),
+        lambda: retriever.refresh(reader.indexes),
     )
 
 
@@ -269,80 +255,4 @@ def _status_of(settings: Settings, store: ChunkStore) -> StoreStatus:
         chunks=store.count(),
         store=store_label(settings),
         embedding_model=model_label(settings.embedding_model),
-    )
-
-
-def refresh_retriever(settings: Settings, retriever: HybridRetriever) -> bool:
-    """Picks up what another process ingested since the retriever last looked: the store
-    opened afresh (an embedded store's vector index is cached in memory) and the BM25
-    index rebuilt. Requests keep using the old set until the new one is swapped in whole."""
-    generation = retriever.indexes.store.generation()
-    if generation == retriever.indexes.generation:
-        return False
-    if not settings.chroma_url:
-        forget_embedded_clients()
-    store = open_store(settings)
-    lexical = sync_lexical_index(store, lexical_dir(settings))
-    retriever.indexes = IndexSet(store, lexical, generation)
-    return True
-
-
-def evaluate_answers(
-    settings: Settings, question_set: Path, notify: Notify | None = None, dated: bool = True
-) -> QAReport:
-    """Strict answer quality over a question set (server/evaluation.py). A news QA folder's
-    corpus is first ingested into the store given (nothing is re-embedded when unchanged)."""
-    items = load_question_set(question_set)
-    if question_set.is_dir():
-        ingest(settings, [question_set / NEWS_CORPUS], prune=True)
-    served = served_threshold(settings.answer_threshold)
-    # Every answer given, with its confidence: the served answer is the same one when the
-    # confidence reaches the served threshold, a refusal otherwise.
-    assistant = build_assistant(settings.model_copy(update={"answer_threshold": 0.0}), notify)
-    asker = Asker(ask=lambda q, scope: assistant.ask(q, scope=scope), threshold=served)
-    return evaluate_qa(asker, items, dated=dated)
-
-
-def eval_store_of(settings: Settings, dataset: Path) -> Path:
-    """Where a dataset's own store lives unless given: beside the assistant's store."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset.resolve().name) or "dataset"
-    return settings.store.parent / "eval" / name
-
-
-def evaluate_retrieval(
-    settings: Settings,
-    dataset_dir: Path,
-    depth: int,
-    progress: Progress | None = None,
-    whole_documents: bool = False,
-) -> RetrievalReport:
-    """Ingests the dataset's corpus into its own store (nothing is re-embedded when it is
-    unchanged), then scores dense, BM25 and hybrid retrieval on its judged queries."""
-    dataset = load_beir(dataset_dir)
-    embedder = build_embedder(settings)
-    store = open_store(settings)
-    started = time.perf_counter()
-    with ingest_lock(lock_path(settings)):
-        pipeline = build_pipeline(settings, store, embedder)
-        ingest = pipeline.ingest([dataset.corpus], True, progress)
-    ingest_seconds = time.perf_counter() - started
-    lexical = sync_lexical_index(store, lexical_dir(settings))
-    evaluator = RetrievalEvaluator(
-        store, lexical, embedder, settings.rrf_k, depth, settings.retrieval_candidates
-    )
-    methods = evaluator.evaluate(dataset)
-    if whole_documents:
-        key = dataset.corpus.read_bytes() + model_label(settings.embedding_model).encode()
-        cache = settings.store / "whole-documents" / f"{hashlib.sha256(key).hexdigest()[:16]}.npy"
-        runs, seconds = whole_document_runs(dataset, embedder, cache)
-        methods[WHOLE_DOCUMENTS] = scores_of(runs, dataset.qrels, seconds)
-    return RetrievalReport(
-        dataset=str(dataset_dir),
-        queries=len(dataset.queries),
-        documents=store.document_count(),
-        chunks=ingest.chunks,
-        store=str(settings.store),
-        store_reused=not (ingest.added or ingest.updated or ingest.removed),
-        ingest_seconds=round(ingest_seconds, 1),
-        methods=methods,
     )

@@ -1,0 +1,61 @@
+"""Where one store's files live on this machine.
+
+The Chroma collection holds the chunks and their vectors; beside it, under SUMMIT_STORE,
+are the files derived from it: the BM25 index, the sentence vectors answers read, and the
+lock that lets one ingest at a time write. With a Chroma server each process keeps its own
+copy of the derived files, named after the server, and rebuilds them when the server's
+collection changed.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class ChromaServer:
+    url: str
+    tenant: str
+    database: str
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    root: Path  # SUMMIT_STORE: the embedded store, and every store's derived files
+    collection: str
+    model: str  # the embedding model's label: sentence vectors belong to one model
+    server: ChromaServer | None = None  # None: the embedded store under root
+
+    @property
+    def lexical_dir(self) -> Path:
+        """The BM25 index, checked against the store's version when it is loaded."""
+        if self.server is None:
+            return self.root / "lexical" / self.collection
+        url = _UNSAFE_IN_NAMES.sub("_", self.server.url)
+        scope = f"{url}_{self.server.tenant}_{self.server.database}"
+        return self.root / "lexical-cache" / scope / self.collection
+
+    @property
+    def sentence_vectors(self) -> Path:
+        """The sentence vectors of this store and model (server/storage/sentence_vectors.py)."""
+        model = hashlib.sha256(self.model.encode()).hexdigest()[:12]
+        return self.lexical_dir.parent / f"{self.collection}.sentences-{model}.sqlite3"
+
+    @property
+    def ingest_lock(self) -> Path:
+        """The file that lets one ingest at a time write to the store."""
+        return self.lexical_dir.parent / f"{self.collection}.ingest.lock"
+
+    def whole_document_vectors(self, corpus: bytes) -> Path:
+        """A retrieval benchmark's whole-document vectors, made once per corpus and model."""
+        key = hashlib.sha256(corpus + self.model.encode()).hexdigest()[:16]
+        return self.root / "whole-documents" / f"{key}.npy"
+
+
+def dataset_store(store_root: Path, dataset: Path) -> Path:
+    """Where an evaluation dataset's own store lives unless given: beside the assistant's."""
+    name = _UNSAFE_IN_NAMES.sub("-", dataset.resolve().name) or "dataset"
+    return store_root.parent / "eval" / name
