@@ -20,8 +20,9 @@ from server.components import build_embedder
 from server.errors import ModelUnavailableError
 from server.settings import Settings
 from server.storage.embeddings import Embedder, SentenceEmbedder, model_folder
+from server.storage.onnx_cache import exported_model, load_export
 from server.storage.onnx_embedder import OnnxEmbedder
-from server.storage.onnx_model import MANIFEST, ONNX_FILE, exported_model, load_export, read_layout
+from server.storage.onnx_model import MANIFEST, ONNX_FILE, read_layout
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parent.parent
@@ -88,7 +89,7 @@ def read_jsonl(path: Path, limit: int) -> list[dict[str, Any]]:
 def export_process(model_dir: Path, cache: Path) -> subprocess.Popen[str]:
     code = (
         "import sys; from pathlib import Path; "
-        "from server.storage.onnx_model import exported_model; "
+        "from server.storage.onnx_cache import exported_model; "
         "print(exported_model(Path(sys.argv[1]), Path(sys.argv[2])).folder)"
     )
     return subprocess.Popen(

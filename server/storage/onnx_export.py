@@ -100,7 +100,7 @@ def _check_against_torch(
 ) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from server.storage.onnx_embedder import OnnxRuntime
+    from server.storage.onnx_runtime import OnnxRuntime
 
     expected = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True).encode(
         PROBE_TEXTS, convert_to_numpy=True, show_progress_bar=False

@@ -31,8 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from server.settings import Settings  # noqa: E402
 from server.storage.embeddings import SentenceEmbedder, model_folder  # noqa: E402
-from server.storage.onnx_embedder import OnnxRuntime  # noqa: E402
-from server.storage.onnx_model import ExportedModel, exported_model  # noqa: E402
+from server.storage.onnx_cache import exported_model  # noqa: E402
+from server.storage.onnx_model import ExportedModel  # noqa: E402
+from server.storage.onnx_runtime import OnnxRuntime  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact" / "corpus.jsonl"
 
