@@ -20,7 +20,7 @@ import re
 import statistics
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,18 +103,15 @@ class Asker:
 def load_question_set(path: Path) -> list[QAItem]:
     """A JSON Lines question set, or the questions of a news QA folder."""
     if path.is_dir():
-        return [_news_item(record) for record in _records(path / NEWS_QUESTIONS)]
+        records = json_objects(path / NEWS_QUESTIONS, "question set", "question")
+        return [_news_item(record) for _, record in records]
     items = []
-    for number, record in enumerate(_records(path), start=1):
+    for number, record in json_objects(path, "question set", "question"):
         try:
             items.append(QAItem.model_validate(record))
         except ValidationError as exc:
             raise SummitError(f"{path}:{number}: not a question record.") from exc
     return items
-
-
-def _records(path: Path) -> Iterator[dict[str, object]]:
-    return (record for _, record in json_objects(path, "question set"))
 
 
 def _news_item(record: dict[str, object]) -> QAItem:

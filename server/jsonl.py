@@ -7,9 +7,10 @@ from pathlib import Path
 from server.errors import SummitError
 
 
-def json_objects(path: Path, what: str) -> Iterator[tuple[int, dict[str, object]]]:
+def json_objects(path: Path, what: str, kind: str) -> Iterator[tuple[int, dict[str, object]]]:
     """Each line's JSON object with its line number; blank lines are skipped. A file that
-    cannot be read, or a line that is not a JSON object, is a SummitError naming `what`."""
+    cannot be read is a SummitError naming `what` ("question set"), a line that is not a
+    JSON object one naming the `kind` of record it should be ("question")."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -22,5 +23,5 @@ def json_objects(path: Path, what: str) -> Iterator[tuple[int, dict[str, object]
         except json.JSONDecodeError as exc:
             raise SummitError(f"{path}:{number}: not a JSON record.") from exc
         if not isinstance(record, dict):
-            raise SummitError(f"{path}:{number}: not a JSON object.")
+            raise SummitError(f"{path}:{number}: not a {kind} record.")
         yield number, record

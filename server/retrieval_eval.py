@@ -82,7 +82,7 @@ def _read_qrels(path: Path) -> Qrels:
 
 
 def _read_queries(path: Path) -> Iterable[tuple[str, str]]:
-    for number, record in json_objects(path, "queries"):
+    for number, record in json_objects(path, "queries", "query"):
         if "_id" not in record or "text" not in record:
             raise SummitError(f"{path}:{number}: not a query record.")
         yield str(record["_id"]), str(record["text"])

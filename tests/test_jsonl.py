@@ -13,14 +13,14 @@ def test_objects_come_with_their_line_numbers_and_blank_lines_are_skipped(
 ) -> None:
     path = tmp_path / "set.jsonl"
     path.write_text('{"a": 1}\n\n  \n{"b": 2}\n', encoding="utf-8")
-    assert list(json_objects(path, "question set")) == [(1, {"a": 1}), (4, {"b": 2})]
+    assert list(json_objects(path, "question set", "question")) == [(1, {"a": 1}), (4, {"b": 2})]
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ('{"a": 1}\n{"b": \n', "set.jsonl:2: not a JSON record."),
-        ('{"a": 1}\n[1, 2]\n', "set.jsonl:2: not a JSON object."),
+        ('{"a": 1}\n[1, 2]\n', "set.jsonl:2: not a query record."),
         (b"\xff\xfe{}", "Cannot read the queries"),
     ],
 )
@@ -33,9 +33,19 @@ def test_a_fault_names_the_file_and_line(
     else:
         path.write_text(content, encoding="utf-8")
     with pytest.raises(SummitError, match=message.replace(".", r"\.")):
-        list(json_objects(path, "queries"))
+        list(json_objects(path, "queries", "query"))
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(SummitError, match="Cannot read the question set"):
-        list(json_objects(tmp_path / "absent.jsonl", "question set"))
+        list(json_objects(tmp_path / "absent.jsonl", "question set", "question"))
+
+
+def test_a_bad_question_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
+    from server.evaluation import load_question_set
+
+    path = tmp_path / "set.jsonl"
+    good = '{"question": "Where?", "answers": ["Nara"], "answerable": true}'
+    path.write_text(f'{good}\n\n{{"answers": 3}}\n', encoding="utf-8")
+    with pytest.raises(SummitError, match=r"set\.jsonl:3: not a question record\."):
+        load_question_set(path)

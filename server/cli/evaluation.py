@@ -1,7 +1,7 @@
 """`summit eval qa` and `summit eval retrieval`: answer and retrieval quality."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -17,9 +17,7 @@ from server.cli.base import (
     store_option,
     user_errors,
 )
-
-if TYPE_CHECKING:
-    from server.settings import Settings
+from server.settings import Settings
 
 
 @eval_app.command("qa")
@@ -103,7 +101,7 @@ def eval_retrieval(
         render.print_retrieval_report(out, report)
 
 
-def _own_store(store: Path | None, dataset: Path) -> "Settings":
+def _own_store(store: Path | None, dataset: Path) -> Settings:
     """The settings with the store given, else the dataset's own store beside SUMMIT_STORE."""
     from server.storage.layout import dataset_store
 

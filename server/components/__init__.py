@@ -93,12 +93,10 @@ def store_layout(settings: Settings) -> StoreLayout:
 
 def index_source(settings: Settings) -> IndexSource:
     """How the configured store's indexes are opened afresh, on start and on every refresh."""
-    return IndexSource(
-        lambda: open_store(settings),
-        store_layout(settings).lexical_dir,
-        # A server's collection is read afresh on every request; an embedded one is cached.
-        (lambda: None) if settings.chroma_url else forget_embedded_clients,
-    )
+    lexical_dir = store_layout(settings).lexical_dir
+    if settings.chroma_url:  # a server's collection is read afresh on every request
+        return IndexSource(lambda: open_store(settings), lexical_dir)
+    return IndexSource(lambda: open_store(settings), lexical_dir, forget_embedded_clients)
 
 
 def answer_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
@@ -153,7 +151,7 @@ class Reader:
     """The read side's parts over one store: what answers (and their evaluation) use."""
 
     retriever: HybridRetriever
-    indexes: IndexSource  # where the retriever's indexes are refreshed from
+    index_source: IndexSource  # where the retriever's indexes are refreshed from
     encoder: CachedEncoder
     prompts: PromptLibrary
     extractive: ExtractiveAnswerer
@@ -221,7 +219,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         settings.max_question_chars,
         settings.max_history_turns,
         condenser,
-        lambda: retriever.refresh(reader.indexes),
+        lambda: retriever.refresh(reader.index_source),
     )
 
 

@@ -2,9 +2,8 @@
 
 The transformer is exported with torch's TorchScript exporter (its dynamo exporter gave
 wrong vectors for padded batches of this model: 0.3 max abs difference), with the batch and
-sequence axes dynamic. Pooling and normalisation stay in numpy
-(server/storage/onnx_embedder.py), and
-the whole path is checked against sentence-transformers before the export is published.
+sequence axes dynamic. Pooling and normalisation stay in numpy (server/storage/onnx_runtime.py),
+and the whole path is checked against sentence-transformers before the export is published.
 """
 
 import inspect
