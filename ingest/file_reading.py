@@ -18,7 +18,7 @@ from pathlib import Path
 from ingest.chunker import Chunker
 from ingest.loaders import load_file
 from ingest.source_files import LoadError, SkipCallback
-from server.base.documents import Chunk, SourceDocument, unstorable
+from server.base.documents import Chunk, SourceDocument
 
 # The loggers of the libraries loaders call (pypdf; trafilatura and the packages it uses).
 LIBRARY_LOGGERS = (
@@ -52,10 +52,7 @@ def read_file(path: Path, chunker: Chunker, on_skip: SkipCallback) -> FileRead:
 
 def _read(path: Path, chunker: Chunker, on_skip: SkipCallback) -> tuple[Chunked, str | None]:
     try:
-        documents = load_file(path, on_skip)
-        for document in documents:
-            if (problem := unstorable(document)) is not None:
-                return [], problem
+        documents = load_file(path, on_skip)  # each one storable (ingest/source_files.py)
         return [(document, chunker.chunk(document)) for document in documents], None
     except LoadError as exc:
         return [], str(exc)

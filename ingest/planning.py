@@ -48,10 +48,17 @@ class Planner:
                     self._claimants.setdefault(chunks[0].chunk_id, set()).add(source)
         self._owner: dict[str, str] = {}  # first chunk id: the path that keeps the document
         self._stored: dict[str, dict[str, set[str]]] = {}  # source: chunk ids by document
+        self._gone: list[set[str]] = []  # the chunk ids of records no longer in their file
 
     def plan(self) -> Plan:
         for source, documents in self._reads.items():
             self._plan_file(source, documents)
+        for gone in self._gone:
+            self._plan.to_delete |= gone
+            # Counted once all files are planned: a record that went to another file was
+            # found there, and is reported as moved, not removed too.
+            if not gone & self._plan.to_move.keys():
+                self._report.removed += 1
         return self._plan
 
     def _plan_file(self, source: str, documents: Chunked) -> None:
@@ -71,9 +78,7 @@ class Planner:
             original = self._plan_document(source, document, chunks, mine, holder)
             if original is not None:
                 copies[original] += 1
-        for gone in stored.values():  # records no longer in the file
-            self._plan.to_delete |= gone
-            self._report.removed += 1
+        self._gone.extend(stored.values())
         self._report.duplicates += [Duplicate(source, of, n) for of, n in copies.items()]
 
     def _plan_document(

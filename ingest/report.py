@@ -1,7 +1,7 @@
 """What an ingest tells its user: documents counted, and every file it could not take whole,
 by name."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -40,16 +40,4 @@ class IngestReport:
     duplicates: list[Duplicate] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "moved": self.moved,
-            "chunks": self.chunks,
-            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
-            "warnings": [{"path": w.path, "message": w.message} for w in self.warnings],
-            "duplicates": [
-                {"path": d.path, "of": d.of, "documents": d.documents} for d in self.duplicates
-            ],
-        }
+        return asdict(self)

@@ -4,7 +4,7 @@ file (or a record of it) cannot be ingested, and a document with text to index."
 from collections.abc import Callable
 from pathlib import Path
 
-from server.base.documents import Block, MetadataValue, SourceDocument
+from server.base.documents import Block, MetadataValue, SourceDocument, unstorable
 
 SkipCallback = Callable[[str, str], None]  # (location, reason): a part of a file left out
 
@@ -43,8 +43,12 @@ def new_document(
     blocks: list[Block],
     metadata: dict[str, MetadataValue],
 ) -> SourceDocument:
+    """A document with text to index that the store can hold, or a LoadError saying why not."""
     if not any(block.text.strip() for block in blocks):
         raise LoadError("no text to index")
-    return SourceDocument(
+    document = SourceDocument(
         doc_id=doc_id, source=str(path), title=title, blocks=blocks, metadata=metadata
     )
+    if (problem := unstorable(document)) is not None:
+        raise LoadError(problem)
+    return document

@@ -57,7 +57,6 @@ class NotReadyError(UnavailableError):
 
     def __init__(self, detail: str, retry_after_s: int = 5, starting: bool = True) -> None:
         super().__init__(detail)
-        self.detail = detail
         self.retry_after_s = max(1, retry_after_s)
         self.starting = starting  # False: loading failed and is being retried
 

@@ -22,6 +22,7 @@ AssistantFactory = Callable[[], Assistant]
 log = logging.getLogger(__name__)
 FIRST_RETRY_S = 1.0
 MAX_RETRY_S = 60.0
+STOP_WAIT_S = 5.0  # how long a restart waits for the stopped thread before starting anew
 _STARTING = "The assistant is starting; try again in a few seconds."
 
 
@@ -99,9 +100,13 @@ class LiveAssistant:
         if self._thread is not None and self._thread.is_alive():
             if not self._stopped.is_set():
                 return
-            self._thread.join(timeout=5)  # a stopped thread ends at its next wake-up
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="summit-live", daemon=True)
+            self._thread.join(timeout=STOP_WAIT_S)  # a stopped thread ends at its next wake-up
+        # Each thread gets its own stop signal: one still busy (a model load) when a restart
+        # gives up waiting for it still sees its own signal, and ends, not runs beside the new.
+        self._stopped = stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(stopped,), name="summit-live", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -127,21 +132,20 @@ class LiveAssistant:
             return Readiness(True)
         return Readiness(False, state.problem or _STARTING, self._retry_after(state))
 
-    def _run(self) -> None:
-        while self._state.assistant is None and not self._stopped.is_set():
+    def _run(self, stopped: threading.Event) -> None:
+        while self._state.assistant is None and not stopped.is_set():
             try:
                 self.load()
             except Exception as exc:  # any failure is logged and retried
-                self._failed("The assistant could not be loaded", exc)
-                self._stopped.wait(max(0.0, self._state.next_try - time.monotonic()))
+                stopped.wait(self._failed("The assistant could not be loaded", exc))
         self._backoff.reset()
-        if self._refresh_s > 0:
-            self._keep_fresh()
+        if self._refresh_s > 0 and not stopped.is_set():
+            self._keep_fresh(stopped)
 
-    def _keep_fresh(self) -> None:
+    def _keep_fresh(self, stopped: threading.Event) -> None:
         """Checks the store every few seconds for what `summit ingest` wrote meanwhile."""
         wait = self._refresh_s
-        while not self._stopped.wait(wait):
+        while not stopped.wait(wait):
             try:
                 self._refresh()
                 wait = self._refresh_s

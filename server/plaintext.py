@@ -10,6 +10,12 @@ _QUOTE_CHARS = 300
 CHECKED_HEADING = "Checked against the sources:"
 
 
+def sources_heading(answer: Answer) -> str:
+    """What the citations are: the sources of an answer, or the closest passages a refusal
+    shows instead of guessing. Every front door heads them so."""
+    return "Sources" if answer.answered else "Closest passages"
+
+
 def answer_as_text(answer: Answer) -> str:
     return answer.answer + sources_as_text(answer)
 
@@ -18,8 +24,7 @@ def sources_as_text(answer: Answer) -> str:
     """What follows the answer text: the checks' notes, then the numbered sources."""
     lines = [f"\n\n{note}" for note in check_notes(answer)]
     if answer.citations:
-        heading = "Sources:" if answer.answered else "Closest passages:"
-        lines += ["\n\n" + heading]
+        lines += [f"\n\n{sources_heading(answer)}:"]
         lines += [f"\n[{c.n}] {citation_label(c)}: “{_quote(c.text)}”" for c in answer.citations]
     return "".join(lines)
 

@@ -190,8 +190,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port `summit serve` uses.")
     api_key: SecretStr | None = Field(
         default=None,
-        description="When set, every endpoint but /, /healthz and static files needs "
-        "`Authorization: Bearer <key>`.",
+        description="When set, every endpoint but /, /healthz, /docs, /openapi.json, static "
+        "files and /slack/events (signed by Slack) needs `Authorization: Bearer <key>`.",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (none by default)."

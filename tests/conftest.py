@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from ingest.pipeline import IngestPipeline
 from server.settings import Settings
+from server.storage.sentence_vectors import SentenceVectorStore
+from tests.fakes import FakeEmbedder, fake_pipeline, open_sentence_vectors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -33,3 +36,23 @@ def real_embedder() -> Iterator[object]:
 
     # Set up before the autouse fixtures clear SUMMIT_* variables: named explicitly.
     yield build_embedder(Settings(_env_file=None, embedding_backend="onnx", embedding_model=""))
+
+
+@pytest.fixture
+def fake() -> FakeEmbedder:
+    """The deterministic embedder (tests/fakes.py), chunks of up to 64 word pieces."""
+    return FakeEmbedder(64)
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, fake: FakeEmbedder) -> IngestPipeline:
+    """The real ingest pipeline and Chroma store under tmp_path, with the fake embedder."""
+    return fake_pipeline(tmp_path, fake)
+
+
+@pytest.fixture
+def vectors(tmp_path: Path) -> Iterator[SentenceVectorStore]:
+    """The sentence-vector file of the store under tmp_path."""
+    opened = open_sentence_vectors(tmp_path)
+    yield opened
+    opened.close()

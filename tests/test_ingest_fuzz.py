@@ -7,7 +7,6 @@ import json
 import logging
 import random
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from server.settings import Settings
 from server.storage.lexical import LexicalIndex
 from server.storage.sentence_vectors import SentenceVectorStore
 from server.storage.store import ChunkStore
-from tests.fakes import FakeEmbedder, fake_pipeline, open_sentence_vectors
+from tests.fakes import FakeEmbedder, fake_pipeline
 from tests.pdfs import make_pdf, pdf_from_objects
 
 SEED = 20261203
@@ -120,13 +119,6 @@ def unaccounted(report: IngestReport, stored: set[str], paths: list[Path]) -> li
     told = {s.path.split("#")[0].rsplit(":", 1)[0] for s in report.skipped}
     told |= {s.path for s in report.skipped} | {d.path for d in report.duplicates}
     return [p.name for p in paths if str(p) not in stored | told]
-
-
-@pytest.fixture
-def vectors(tmp_path: Path) -> Iterator[SentenceVectorStore]:
-    opened = open_sentence_vectors(tmp_path)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

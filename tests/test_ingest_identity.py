@@ -16,18 +16,8 @@ from ingest.pipeline import IngestPipeline
 from ingest.report import Duplicate, IngestReport, Warned
 from server.base.documents import Block, SourceDocument
 from server.cli import app, render
-from tests.fakes import FakeEmbedder, fake_pipeline
+from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf
-
-
-@pytest.fixture
-def fake() -> FakeEmbedder:
-    return FakeEmbedder(64)
-
-
-@pytest.fixture
-def pipeline(tmp_path: Path, fake: FakeEmbedder) -> IngestPipeline:
-    return fake_pipeline(tmp_path, fake)
 
 
 @pytest.fixture
@@ -97,6 +87,19 @@ def test_a_moved_folder_with_prune_keeps_one_copy_under_the_new_path_unembedded(
     assert cited_sources(pipeline, fake, "Where was the summit held?")[0] == str(moved / "a.md")
     again = pipeline.ingest([moved], prune=True)
     assert (again.unchanged, again.moved, again.chunks) == (4, 0, first.chunks)
+
+
+def test_a_record_moved_to_another_file_is_reported_as_moved_only(
+    pipeline: IngestPipeline, docs: Path, fake: FakeEmbedder
+) -> None:
+    first = pipeline.ingest([docs])
+    (docs / "c.jsonl").write_text('{"_id": "1", "text": "Trade talks continue."}\n')
+    (docs / "d.jsonl").write_text('{"_id": "2", "text": "Energy deal."}\n')
+    embedded = len(fake.embedded)
+    report = pipeline.ingest([docs])
+    assert (report.moved, report.removed, report.added) == (1, 0, 0)
+    assert (report.chunks, len(fake.embedded)) == (first.chunks, embedded)
+    assert str(docs / "d.jsonl") in sources(pipeline)
 
 
 def test_a_copy_whose_original_was_since_edited_takes_its_passages_over(

@@ -2,7 +2,6 @@
 with it, in the report, named."""
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +11,11 @@ from ingest.pipeline import IngestPipeline
 from ingest.report import IngestReport
 from server.storage.lexical import LexicalIndex
 from server.storage.sentence_vectors import SentenceVectorStore
-from tests.fakes import FakeEmbedder, fake_pipeline, open_sentence_vectors
+from tests.fakes import FakeEmbedder, fake_pipeline
 from tests.pdfs import make_pdf
 
 GOOD_MD = "# Alpha\n\nThe summit was held in Nara. Leaders met.\n"
 GOOD_TXT = "Defense cooperation was agreed.\n"
-
-
-@pytest.fixture
-def vectors(tmp_path: Path) -> Iterator[SentenceVectorStore]:
-    opened = open_sentence_vectors(tmp_path)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

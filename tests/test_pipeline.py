@@ -7,18 +7,8 @@ from ingest.pipeline import IngestPipeline
 from server.errors import PathNotFoundError, StoreUnavailableError, storage_problem
 from server.storage.lexical import LexicalIndex
 from server.storage.store import ChunkStore
-from tests.fakes import FakeEmbedder, fake_pipeline
+from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf
-
-
-@pytest.fixture
-def fake() -> FakeEmbedder:
-    return FakeEmbedder(64)
-
-
-@pytest.fixture
-def pipeline(tmp_path: Path, fake: FakeEmbedder) -> IngestPipeline:
-    return fake_pipeline(tmp_path, fake)
 
 
 @pytest.fixture

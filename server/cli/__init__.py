@@ -23,9 +23,5 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("SUMMIT_DEBUG"):
             raise
-        render.print_error(
-            err,
-            f"unexpected {type(exc).__name__}: {exc} "
-            "(SUMMIT_DEBUG=1 shows the traceback; please report it)",
-        )
+        render.print_error(err, render.unexpected(exc))
         sys.exit(1)

@@ -147,7 +147,12 @@ def each_input(argument: str | None, handle: Callable[[str], None]) -> None:
 
 
 @contextmanager
-def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+def progress_bar(as_json: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A bar on stderr for each stage of an ingest, when a person watches the terminal;
+    None when the output is JSON or stderr is not a terminal."""
+    if as_json or not err.is_terminal:
+        yield None
+        return
     labels = {
         "read": "Reading files",
         "embed": "Embedding passages",

@@ -1,6 +1,7 @@
 """`summit chat`: the interactive prompt of the command line."""
 
 import contextlib
+import os
 
 from rich.console import Console
 
@@ -21,12 +22,12 @@ def run_chat(build_assistant: AssistantFactory, settings: Settings, console: Con
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
     live = kept_current(build_assistant, settings.refresh_seconds)
-    status = live.assistant.status()
-    intro = PromptLibrary(settings.prompts_dir).render(
-        "chat_intro", documents=status.documents, chunks=status.chunks
-    )
-    render.print_text(console, intro)
     try:
+        status = live.assistant.status()
+        intro = PromptLibrary(settings.prompts_dir).render(
+            "chat_intro", documents=status.documents, chunks=status.chunks
+        )
+        render.print_text(console, intro)
         _converse(live, console)
     finally:
         live.stop()
@@ -47,6 +48,11 @@ def _converse(live: LiveAssistant, console: Console) -> None:
             answer = render.print_answer_stream(console, stream)
         except SummitError as exc:
             render.print_error(console, str(exc))
+            continue
+        except Exception as exc:  # one failed answer does not end the conversation
+            if os.environ.get("SUMMIT_DEBUG"):
+                raise
+            render.print_error(console, render.unexpected(exc))
             continue
         console.print()
         history += [

@@ -11,7 +11,6 @@ from server.cli.base import (
     JsonOption,
     StoreOption,
     app,
-    err,
     load_settings,
     model_app,
     out,
@@ -50,11 +49,8 @@ def ingest(
         settings = settings.model_copy(update={"ingest_sentence_vectors": True})
     with user_errors():
         targets = paths or [settings.corpus_dir]
-        if as_json or not err.is_terminal:
-            report = run_ingest(settings, targets, prune)
-        else:
-            with progress_bar() as callback:
-                report = run_ingest(settings, targets, prune, callback)
+        with progress_bar(as_json) as callback:
+            report = run_ingest(settings, targets, prune, callback)
     if as_json:
         print(json.dumps(report.as_json()))
     else:

@@ -8,7 +8,6 @@ import typer
 from server.cli import render
 from server.cli.base import (
     JsonOption,
-    err,
     eval_app,
     load_settings,
     notify,
@@ -89,12 +88,8 @@ def eval_retrieval(
     from server.components.evaluation import evaluate_retrieval
 
     settings = _own_store(store, dataset).model_copy(update={"collection": "beir"})
-    with user_errors():
-        if as_json or not err.is_terminal:
-            report = evaluate_retrieval(settings, dataset, depth, None, whole_documents)
-        else:
-            with progress_bar() as callback:
-                report = evaluate_retrieval(settings, dataset, depth, callback, whole_documents)
+    with user_errors(), progress_bar(as_json) as callback:
+        report = evaluate_retrieval(settings, dataset, depth, callback, whole_documents)
     if as_json:
         print(report.model_dump_json())
     else:

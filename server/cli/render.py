@@ -65,13 +65,13 @@ def print_answer_stream(console: Console, events: "Iterable[AnswerEvent]") -> "A
 
 
 def _print_after_text(console: Console, answer: "Answer") -> None:
-    from server.plaintext import check_notes
+    from server.plaintext import check_notes, sources_heading
 
     for note in check_notes(answer):
         _say(console, (note, "yellow"))
     if answer.citations:
         console.print()
-        _say(console, ("Sources" if answer.answered else "Closest passages", "bold"))
+        _say(console, (sources_heading(answer), "bold"))
         for citation in answer.citations:
             _print_citation(console, citation)
 
@@ -184,3 +184,11 @@ def print_retrieval_report(console: Console, report: "RetrievalReport") -> None:
             f"{method:<8} {scores.ndcg_at_10:>8.4f} {scores.recall_at_100:>8.4f} "
             f"{scores.mrr_at_10:>8.4f} {scores.seconds:>8.1f}",
         )
+
+
+def unexpected(exc: Exception) -> str:
+    """The one line a failure that is not the user's gets (a bug, a library's own error)."""
+    return (
+        f"unexpected {type(exc).__name__}: {exc} "
+        "(SUMMIT_DEBUG=1 shows the traceback; please report it)"
+    )

@@ -81,7 +81,7 @@ def _add_guards(app: FastAPI, settings: Settings) -> None:
         )
     if settings.rate_limit_per_minute:
         bucket = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        app.add_middleware(RateLimitMiddleware, bucket=bucket, key_by_api_key=checks_keys)
+        app.add_middleware(RateLimitMiddleware, bucket=bucket)
     if checks_keys and settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
     app.add_middleware(BodySizeMiddleware, max_bytes=settings.max_body_bytes)

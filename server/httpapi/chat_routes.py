@@ -8,9 +8,8 @@ from fastapi.responses import StreamingResponse
 
 from server.assistant import Assistant
 from server.httpapi import deps
-from server.httpapi.failures import request_id
 from server.httpapi.schemas import ChatRequest, Detail
-from server.httpapi.sse import event, guarded
+from server.httpapi.sse import event, sse_response
 from server.models import Answer, CitationsEvent, DeltaEvent, SearchResponse
 
 router = APIRouter(tags=["chat"])
@@ -36,15 +35,11 @@ async def chat_stream(request: Request, body: ChatRequest) -> StreamingResponse:
     then `done` with the whole answer JSON; a failure midway sends `error` and ends."""
     deps.check_question(request, body.message, body.history)
     assistant = deps.assistant(request)
-    return StreamingResponse(
-        guarded(
-            _chat_events(assistant, body),
-            lambda detail: event("error", {"detail": detail}),
-            request_id(request.scope),
-        ),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(_chat_events(assistant, body), _error_event, request)
+
+
+def _error_event(detail: str) -> str:
+    return event("error", {"detail": detail})
 
 
 def _chat_events(assistant: Assistant, body: ChatRequest) -> Iterator[str]:

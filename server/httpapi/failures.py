@@ -17,7 +17,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from server.errors import InvalidInputError, SummitError, UnavailableError
-from server.httpapi.limits import ASGIApp, Message, Receive, Scope, Send, header, send_json
+from server.httpapi.limits import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    header,
+    request_id,
+    send_json,
+)
 
 log = logging.getLogger(__name__)
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -40,10 +49,6 @@ def failure_of(exc: BaseException, request_id: str) -> Failure:
         return Failure(503, str(exc), {"Retry-After": str(exc.retry_after_s)})
     log.error("request %s failed", request_id, exc_info=exc)
     return Failure(500, INTERNAL.format(request_id=request_id), {})
-
-
-def request_id(scope: Scope) -> str:
-    return str(scope.get("state", {}).get("request_id", "-"))
 
 
 class RequestIdMiddleware:

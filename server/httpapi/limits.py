@@ -1,7 +1,6 @@
 """Request guards as plain ASGI middleware: API key, body size, per-client rate limit,
 requests at once."""
 
-import hashlib
 import hmac
 import ipaddress
 import json
@@ -25,9 +24,7 @@ log = logging.getLogger(__name__)
 
 # /slack/events carries Slack's own signature, which slack-bolt verifies. The API's
 # description (/docs, its assets under /static/, /openapi.json) is public, as in most APIs.
-OPEN_PATHS = frozenset(
-    {"/", "/healthz", "/slack/events", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
-)
+OPEN_PATHS = frozenset({"/", "/healthz", "/slack/events", "/docs", "/openapi.json"})
 OPEN_PREFIXES = ("/static/",)
 # What costs model time (an embedding, a search, an answer): only these are rate-limited
 # and queued, so a page's assets, the docs and the probes never wait or get 429. Another
@@ -86,6 +83,11 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def request_id(scope: Scope) -> str:
+    """The id RequestIdMiddleware gave the request (server/httpapi/failures.py)."""
+    return str(scope.get("state", {}).get("request_id", "-"))
+
+
 class ApiKeyMiddleware:
     """With a key configured, every path but the open ones needs `Authorization: Bearer`."""
 
@@ -125,7 +127,6 @@ class BodySizeMiddleware:
             await send_error(send, 413, f"The request body is over {self._max} bytes.")
             return
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -136,16 +137,8 @@ class BodySizeMiddleware:
                     raise _BodyTooLarge(self._max)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self._app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await send_error(send, 413, f"The request body is over {self._max} bytes.")
+        # The app's HTTPException handler answers the 413 (server/httpapi/failures.py).
+        await self._app(scope, limited_receive, send)
 
 
 class _BodyTooLarge(HTTPException):
@@ -187,21 +180,20 @@ class TokenBucket:
 class RateLimitMiddleware:
     """429 with Retry-After once a client is over its limit on the metered paths.
 
-    A client is its address, and where API keys are checked (the key middleware runs
-    first), its address and key: clients behind one key have a budget each. An unchecked
-    header never picks the bucket, or anyone could take a fresh one per request.
+    A client is its address (an IPv6 one its /64), never a header it sends: else anyone
+    could take a fresh bucket per request. (There is one API key, so it tells no clients
+    apart.)
     """
 
-    def __init__(self, app: ASGIApp, bucket: TokenBucket, key_by_api_key: bool) -> None:
+    def __init__(self, app: ASGIApp, bucket: TokenBucket) -> None:
         self._app = app
         self._bucket = bucket
-        self._key_by_api_key = key_by_api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not is_metered(scope):
             await self._app(scope, receive, send)
             return
-        wait = self._bucket.take(self._client(scope))
+        wait = self._bucket.take(_network(str((scope.get("client") or ("?",))[0])))
         if wait > 0:
             await send_error(
                 send,
@@ -211,13 +203,6 @@ class RateLimitMiddleware:
             )
             return
         await self._app(scope, receive, send)
-
-    def _client(self, scope: Scope) -> str:
-        address = _network(str((scope.get("client") or ("?",))[0]))
-        key = header(scope, b"authorization") if self._key_by_api_key else None
-        if not key:
-            return address
-        return f"{address} {hashlib.sha256(key.encode('latin-1', 'replace')).hexdigest()[:16]}"
 
 
 def _network(address: str) -> str:
@@ -255,8 +240,7 @@ class ConcurrencyLimitMiddleware:
             await self._app(scope, receive, send)
             return
         if not await self._turn():
-            ident = scope.get("state", {}).get("request_id", "-")
-            log.warning("request %s: 503, busy (%d waiting)", ident, self._waiting)
+            log.warning("request %s: 503, busy (%d waiting)", request_id(scope), self._waiting)
             await send_error(
                 send,
                 503,

@@ -11,7 +11,6 @@ from server.assistant import Assistant
 from server.errors import InvalidInputError
 from server.httpapi import deps
 from server.httpapi.chat_routes import ERRORS
-from server.httpapi.failures import request_id
 from server.httpapi.schemas import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -23,7 +22,7 @@ from server.httpapi.schemas import (
     ModelCard,
     ModelList,
 )
-from server.httpapi.sse import event, guarded
+from server.httpapi.sse import event, sse_response
 from server.models import CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.plaintext import CHECKED_HEADING, answer_as_text, answer_of_reply, sources_as_text
 
@@ -56,15 +55,7 @@ def chat_completions(
     model = body.model or MODEL_ID
     if body.stream:
         chunks = _completion_chunks(assistant, question, history, model)
-        return StreamingResponse(
-            guarded(
-                chunks,
-                lambda detail: event(None, {"error": {"message": detail}}),
-                request_id(request.scope),
-            ),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache"},
-        )
+        return sse_response(chunks, _error_chunk, request)
     answer = assistant.ask(question, history)
     return ChatCompletion(
         id=_completion_id(),
@@ -73,6 +64,10 @@ def chat_completions(
         answered=answer.answered,
         citations=answer.citations,
     )
+
+
+def _error_chunk(detail: str) -> str:
+    return event(None, {"error": {"message": detail}})
 
 
 def _conversation(body: ChatCompletionRequest) -> tuple[str, list[Turn]]:

@@ -16,13 +16,10 @@ MALFORMED = (
 
 
 def json_error_protocol() -> type[asyncio.Protocol]:
-    """The protocol class `uvicorn.run(http=...)` takes: httptools' (a dependency; also
-    what uvicorn picks by default), else h11's, whose limit is 16 kB of request head."""
-    try:
-        import httptools
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:
-        return _h11_protocol()
+    """The protocol class `uvicorn.run(http=...)` takes: httptools' (a dependency of ours,
+    and what uvicorn picks by default), answering its 400s as JSON."""
+    import httptools
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class JsonErrorHttpTools(HttpToolsProtocol):
         def on_url(self, url: bytes) -> None:
@@ -39,24 +36,6 @@ def json_error_protocol() -> type[asyncio.Protocol]:
             self.transport.close()
 
     return JsonErrorHttpTools
-
-
-def _h11_protocol() -> type[asyncio.Protocol]:
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    class JsonErrorH11(H11Protocol):
-        def send_400_response(self, msg: str) -> None:
-            body = _body()
-            for event in (
-                h11.Response(status_code=400, headers=_headers(body), reason=b"Bad Request"),
-                h11.Data(data=body),
-                h11.EndOfMessage(),
-            ):
-                self.transport.write(self.conn.send(event) or b"")
-            self.transport.close()
-
-    return JsonErrorH11
 
 
 def _body() -> bytes:

@@ -7,8 +7,11 @@ from typing import Any
 
 import anyio
 from starlette.concurrency import iterate_in_threadpool
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
 from server.httpapi.failures import failure_of
+from server.httpapi.limits import request_id
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +20,18 @@ def event(name: str | None, data: Any) -> str:
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     head = f"event: {name}\n" if name else ""
     return f"{head}data: {payload}\n\n"
+
+
+def sse_response(
+    produce: Iterator[str], on_error: Callable[[str], str], request: Request
+) -> StreamingResponse:
+    """A stream of events that proxies pass through as they come (nginx buffers a response
+    unless told not to) and nobody caches."""
+    return StreamingResponse(
+        guarded(produce, on_error, request_id(request.scope)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 async def guarded(

@@ -9,6 +9,7 @@ from server.plaintext import (
     answer_as_text,
     check_notes,
     citation_label,
+    sources_heading,
     split_short_answer,
 )
 
@@ -27,8 +28,7 @@ def answer_message(answer: Answer) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [_section(_answer_text(answer))]
     blocks += [_context(f"_{escape(note)}_") for note in check_notes(answer)]
     if answer.citations:
-        heading = "Sources" if answer.answered else "Closest passages"
-        blocks += [{"type": "divider"}, _context(f"*{heading}*")]
+        blocks += [{"type": "divider"}, _context(f"*{sources_heading(answer)}*")]
         blocks += [_section(_citation_text(c)) for c in answer.citations]
     return {"text": _shorten(answer_as_text(answer), _FALLBACK_CHARS), "blocks": blocks}
 
