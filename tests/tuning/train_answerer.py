@@ -351,6 +351,11 @@ def main() -> None:
         f"{sum(sum(q.labels) for q in questions)} holding a key fact "
         f"(answer_passages={settings.answer_passages})"
     )
+    asked = [q for q in questions if q.answerable and not q.rejection]
+    reachable = sum(1 for q in asked if any(q.labels))
+    print(
+        f"{reachable} of {len(asked)} answerable have a candidate holding it: no choice gets more"
+    )
     oof_entities, oof_rank = out_of_fold(questions)
     t_entities = calibrate(oof_entities, args.precision, args.rejection)
     t_rank = calibrate(oof_rank, args.precision, args.rejection)
@@ -381,6 +386,7 @@ def main() -> None:
             "answer": answer.to_json(),
             "trained_on": [str(p.name) for p in [args.news, *args.questions] if p],
             "answer_passages": settings.answer_passages,
+            "window_days": None if args.undated else args.window_days,
         }
         target.write_text(json.dumps(data, indent=1) + "\n")
         print(f"Wrote {target.relative_to(ROOT)}")
