@@ -1,9 +1,6 @@
 """Answer quality over a question set, scored strictly.
 
-A question set is a JSON Lines file (question, answers: key facts any of which counts,
-answerable, optional kind and answer_docs), or a news QA folder in the RealTimeQA layout
-(questions.jsonl with question, answer, answer_docs, answerable; corpus.jsonl), whose corpus
-is ingested into a store of its own.
+The question sets are read by server/question_sets.py.
 
 Strict scoring: an answer is right when it is answered, names a key fact and cites a passage
 that holds it; wrong when answered otherwise; refused when `answered` is false. Each question
@@ -14,7 +11,6 @@ risk-coverage table. Questions with `answer_docs` are also asked with those docu
 out, where the right reply is a refusal (negative rejection, as in RGB: Chen et al. 2024).
 """
 
-import datetime
 import math
 import re
 import statistics
@@ -22,28 +18,15 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from server.document_dates import Scope
-from server.errors import SummitError
-from server.jsonl import json_objects
 from server.models import Answer
+from server.question_sets import UNSCORED, QAItem
 
 _Z95 = 1.959964  # the normal quantile of a two-sided 95 % interval
 _COVERAGE_STEPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-NEWS_QUESTIONS, NEWS_CORPUS = "questions.jsonl", "corpus.jsonl"
-UNSCORED = "unscored"  # a question whose refusal says nothing (its answer may be elsewhere)
-
-
-class QAItem(BaseModel):
-    question: str
-    answers: list[str] = []
-    answerable: bool
-    kind: str | None = None
-    answer_docs: list[str] = []  # documents holding the answer: left out for rejection
-    date: datetime.date | None = None  # when it was asked: answered as of that day
 
 
 class QAOutcome(BaseModel):
@@ -98,43 +81,6 @@ class Asker:
 
     ask: Callable[[str, Scope], Answer]
     threshold: float
-
-
-def load_question_set(path: Path) -> list[QAItem]:
-    """A JSON Lines question set, or the questions of a news QA folder."""
-    if path.is_dir():
-        records = json_objects(path / NEWS_QUESTIONS, "question set", "question")
-        return [_news_item(record) for _, record in records]
-    items = []
-    for number, record in json_objects(path, "question set", "question"):
-        try:
-            items.append(QAItem.model_validate(record))
-        except ValidationError as exc:
-            raise SummitError(f"{path}:{number}: not a question record.") from exc
-    return items
-
-
-def _news_item(record: dict[str, object]) -> QAItem:
-    docs = record.get("answer_docs") or []
-    if "question" not in record or "answer" not in record or not isinstance(docs, list):
-        raise SummitError("A news question lacks its question, answer or answer_docs.")
-    answerable = bool(record.get("answerable"))
-    return QAItem(
-        question=str(record["question"]),
-        answers=[str(record["answer"])],
-        answerable=answerable,
-        # Not found in the articles, yet perhaps stated in other words: not scored.
-        kind="news" if answerable else UNSCORED,
-        answer_docs=[str(d) for d in docs],
-        date=_date_of(record.get("date")),
-    )
-
-
-def _date_of(value: object) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError as exc:
-        raise SummitError(f"A question's date is not a date: {value!r}.") from exc
 
 
 def evaluate_qa(

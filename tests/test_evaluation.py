@@ -9,17 +9,9 @@ import pytest
 
 from server.document_dates import Scope
 from server.errors import SummitError
-from server.evaluation import (
-    UNSCORED,
-    Asker,
-    QAItem,
-    evaluate_qa,
-    holds_fact,
-    is_right,
-    load_question_set,
-    wilson,
-)
+from server.evaluation import Asker, evaluate_qa, holds_fact, is_right, wilson
 from server.models import Answer, Citation
+from server.question_sets import UNSCORED, QAItem, dataset_corpus, load_question_set
 
 
 def answer(text: str, passage: str, confidence: float = 0.9, answered: bool = True) -> Answer:
@@ -112,6 +104,23 @@ def test_a_news_folder_is_read_with_unanswerable_questions_left_unscored(tmp_pat
         Asker(ask=lambda q, _: answer("Madonna [1]", "Madonna"), threshold=0.5), items
     )
     assert report.answerable == 1 and report.refusal is None
+
+
+def test_a_squad_folder_is_read_with_its_unanswerable_questions_scored(tmp_path: Path) -> None:
+    questions = [
+        {"question": "Where?", "answers": ["Nara", "Nara, Japan"], "is_impossible": False},
+        {"question": "Who?", "answers": [], "is_impossible": True},
+    ]
+    (tmp_path / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in questions))
+    (tmp_path / "paragraphs.jsonl").write_text('{"_id": "A#0", "title": "A", "text": "t"}\n')
+    items = load_question_set(tmp_path)
+    assert dataset_corpus(tmp_path) == tmp_path / "paragraphs.jsonl"
+    assert [(i.answers, i.answerable, i.answer_docs) for i in items] == [
+        (["Nara", "Nara, Japan"], True, []),
+        ([], False, []),
+    ]
+    report = evaluate_qa(Asker(ask=lambda q, _: answer("Nara [1]", "Nara"), threshold=0.5), items)
+    assert report.right.count == 1 and report.refusal is not None and report.refusal.count == 0
 
 
 def test_a_dated_question_is_asked_as_of_its_date_unless_told_otherwise() -> None:

@@ -42,7 +42,7 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_a_bad_question_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
-    from server.evaluation import load_question_set
+    from server.question_sets import load_question_set
 
     path = tmp_path / "set.jsonl"
     good = '{"question": "Where?", "answers": ["Nara"], "answerable": true}'

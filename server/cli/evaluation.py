@@ -25,14 +25,15 @@ def eval_qa(
         Path,
         typer.Argument(
             metavar="QUESTIONS",
-            help="JSON Lines (question, answers, answerable), or a news QA folder "
-            "(questions.jsonl and corpus.jsonl, the RealTimeQA layout).",
+            help="JSON Lines (question, answers, answerable), or a QA folder: news "
+            "(questions.jsonl and corpus.jsonl, the RealTimeQA layout) or SQuAD 2.0 "
+            "(questions.jsonl and paragraphs.jsonl).",
         ),
     ],
     store: Annotated[
         Path | None,
         store_option(
-            "The store to answer from (a news QA folder's default: its own store beside "
+            "The store to answer from (a QA folder's default: its own store beside "
             "SUMMIT_STORE)."
         ),
     ] = None,

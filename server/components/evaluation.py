@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 from ingest.pipeline import Progress
-from server.answering import served_threshold
 from server.components import (
     Notify,
     build_assistant,
@@ -14,9 +13,11 @@ from server.components import (
     index_source,
     ingest,
     open_store,
+    shipped_reader,
     store_layout,
 )
-from server.evaluation import NEWS_CORPUS, Asker, QAReport, evaluate_qa, load_question_set
+from server.evaluation import Asker, QAReport, evaluate_qa
+from server.question_sets import dataset_corpus, load_question_set
 from server.retrieval_eval import RetrievalEvaluator, RetrievalReport, load_beir
 from server.settings import Settings
 
@@ -24,12 +25,14 @@ from server.settings import Settings
 def evaluate_answers(
     settings: Settings, question_set: Path, notify: Notify | None = None, dated: bool = True
 ) -> QAReport:
-    """Strict answer quality over a question set (server/evaluation.py). A news QA folder's
+    """Strict answer quality over a question set (server/evaluation.py). A QA folder's
     corpus is first ingested into the store given (nothing is re-embedded when unchanged)."""
     items = load_question_set(question_set)
     if question_set.is_dir():
-        ingest(settings, [question_set / NEWS_CORPUS], prune=True)
-    served = served_threshold(settings.answer_threshold)
+        ingest(settings, [dataset_corpus(question_set)], prune=True)
+    served = settings.answer_threshold
+    if served is None:
+        served = shipped_reader().threshold
     # Every answer given, with its confidence: the served answer is the same one when the
     # confidence reaches the served threshold, a refusal otherwise.
     assistant = build_assistant(settings.model_copy(update={"answer_threshold": 0.0}), notify)

@@ -1,0 +1,67 @@
+"""Question and windows as the reader's input: word-piece ids, masks, and where the
+candidate sentence's pieces lie (only they may hold the short answer).
+
+Used by answering and by training alike, with the `tokenizers` library only (no torch).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Encoding, Tokenizer
+
+from server.answers.windows import MAX_TOKENS, Window
+
+
+@dataclass(frozen=True)
+class EncodedPairs:
+    input_ids: np.ndarray  # int64 [pairs, pieces]
+    attention_mask: np.ndarray
+    token_type_ids: np.ndarray
+    sentence_mask: np.ndarray  # bool: the piece belongs to the candidate sentence
+    offsets: list[list[tuple[int, int]]]  # each piece's characters in the window text
+
+
+def load_tokenizer(path: Path) -> Tokenizer:
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+    tokenizer.enable_padding()
+    return tokenizer
+
+
+def encode_pairs(tokenizer: Tokenizer, questions: list[str], windows: list[Window]) -> EncodedPairs:
+    """One (question, window) pair a row, padded to the longest."""
+    encodings = tokenizer.encode_batch(
+        [(q, w.text()) for q, w in zip(questions, windows, strict=True)]
+    )
+    return EncodedPairs(
+        input_ids=np.array([e.ids for e in encodings], dtype=np.int64),
+        attention_mask=np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        token_type_ids=np.array([e.type_ids for e in encodings], dtype=np.int64),
+        sentence_mask=np.array(
+            [_sentence_pieces(e, len(w.sentence)) for e, w in zip(encodings, windows, strict=True)]
+        ),
+        offsets=[list(e.offsets) for e in encodings],
+    )
+
+
+def _sentence_pieces(encoding: Encoding, sentence_chars: int) -> list[bool]:
+    return [
+        sequence == 1 and end <= sentence_chars and end > start
+        for sequence, (start, end) in zip(encoding.sequence_ids, encoding.offsets, strict=True)
+    ]
+
+
+def span_pieces(encoded: EncodedPairs, row: int, start: int, end: int) -> tuple[int, int] | None:
+    """The first and last piece of the characters [start, end) of row's sentence."""
+    first = last = None
+    for piece, (a, b) in enumerate(encoded.offsets[row]):
+        if not encoded.sentence_mask[row, piece]:
+            continue
+        if first is None and a <= start < b:
+            first = piece
+        if a < end <= b:
+            last = piece
+    if first is None or last is None or last < first:
+        return None
+    return first, last
