@@ -215,6 +215,60 @@ def test_article_questions_meet_the_quality_floor(store: Path, tmp_path: Path) -
     assert report["risk_coverage"][0]["coverage"] == 1.0
 
 
+def test_a_squad_folder_is_ingested_and_its_questions_scored(tmp_path: Path) -> None:
+    """The SQuAD 2.0 layout (paragraphs.jsonl, questions.jsonl with is_impossible), as
+    ../shared/data/squad_v2_train_split and its held-out articles have it."""
+    folder = tmp_path / "squad"
+    folder.mkdir()
+    paragraphs = [
+        {
+            "_id": "Harbour#0",
+            "title": "Harbour",
+            "text": "The old harbour of Tollmere was "
+            "dredged in 1884. Its lighthouse, built of granite, stands 31 metres tall.",
+        },
+        {
+            "_id": "Orchard#0",
+            "title": "Orchard",
+            "text": "The orchard grows pears and "
+            "quinces. It was planted by the monks of Aldbury in the twelfth century.",
+        },
+    ]
+    questions = [
+        {
+            "id": "1",
+            "question": "How tall is the lighthouse of Tollmere?",
+            "gold_paragraph_id": "Harbour#0",
+            "is_impossible": False,
+            "answers": ["31 metres"],
+        },
+        {
+            "id": "2",
+            "question": "Who planted the orchard?",
+            "gold_paragraph_id": "Orchard#0",
+            "is_impossible": False,
+            "answers": ["the monks of Aldbury", "monks of Aldbury"],
+        },
+        {
+            "id": "3",
+            "question": "Who painted the lighthouse red?",
+            "gold_paragraph_id": "Harbour#0",
+            "is_impossible": True,
+            "answers": [],
+        },
+    ]
+    for name, records in (("paragraphs", paragraphs), ("questions", questions)):
+        (folder / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    store = tmp_path / "store"
+    code, out, _ = run("eval", "qa", str(folder), "--json", "--store", str(store))
+    report = json.loads(out)
+    assert code == 0 and report["questions"] == 3 and report["answerable"] == 2
+    assert report["refusal"]["total"] == 1
+    assert report["right"]["count"] >= 1  # a question of this set is answered, strictly
+    code, out, _ = run("status", "--json", "--store", str(store))
+    assert json.loads(out)["documents"] == 2  # its paragraphs, ingested
+
+
 def test_a_bad_setting_is_one_line_on_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUMMIT_CHUNK_TOKENS", "many")
     code, out, err = run("status")

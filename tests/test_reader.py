@@ -24,15 +24,15 @@ def tokenizer():  # type: ignore[no-untyped-def]
     return load_tokenizer(SHIPPED.folder / TOKENIZER)
 
 
-def test_a_window_holds_the_sentence_first_then_its_title_and_neighbours() -> None:
-    windows = windows_of(["First one.", "Second one.", "Third one."], "Title")
-    assert windows[1].text() == "Second one. [SEP] Title First one. Third one."
-    assert windows[0].before == "" and windows[2].after == ""
+def test_a_window_holds_the_sentence_first_then_its_title() -> None:
+    windows = windows_of(["First one.", "Second one."], "Title")
+    assert [w.text() for w in windows] == ["First one. [SEP] Title", "Second one. [SEP] Title"]
+    assert Window("Untitled.").text() == "Untitled."
 
 
-def test_a_long_window_loses_its_context_never_its_sentence() -> None:
+def test_a_long_window_loses_its_title_never_its_sentence() -> None:
     sentence = "The summit was held in Nara on Saturday."
-    window = Window(sentence, "Title", before="word " * 200, after="word " * 200)
+    window = Window(sentence, "Title " * 200)
     encoded = encode_pairs(tokenizer(), ["Where was the summit held?"], [window])
     assert encoded.input_ids.shape[1] == MAX_TOKENS
     pieces = [
@@ -44,12 +44,12 @@ def test_a_long_window_loses_its_context_never_its_sentence() -> None:
 
 
 def test_only_the_sentence_pieces_may_hold_the_short_answer() -> None:
-    window = Window("Lee met Takaichi in Nara.", "Nara summit", before="Seoul said so.")
+    window = Window("Lee met Takaichi in Nara.", "Nara summit")
     encoded = encode_pairs(tokenizer(), ["Where did Lee meet Takaichi?"], [window])
     start = window.sentence.index("Nara")
     first, last = span_pieces(encoded, 0, start, start + 4) or (0, 0)
     assert window.sentence[encoded.offsets[0][first][0] : encoded.offsets[0][last][1]] == "Nara"
-    # "Nara" of the title and "Seoul" of the context are outside the sentence
+    # "Nara" of the title is outside the sentence
     title_nara = window.text().rindex("Nara")
     assert span_pieces(encoded, 0, title_nara, title_nara + 4) is None
 

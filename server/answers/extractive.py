@@ -19,7 +19,6 @@ from server.answers.preselection import LogisticModel, shipped_preselection
 from server.answers.question_kinds import answer_type
 from server.answers.reader import SentenceReader
 from server.answers.windows import Window
-from server.base.sentences import split_sentences
 from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
@@ -40,7 +39,6 @@ class AnswerPolicy:
 class Decision:
     """The sentences the reader read, best first, and the threshold that decides."""
 
-    question: str
     ranked: list[Scored]
     threshold: float
 
@@ -103,7 +101,7 @@ class ExtractiveAnswerer:
             for c, r in zip(chosen, readings, strict=True)
         ]
         ranked.sort(key=lambda s: -s.probability)
-        return Decision(latest or question, ranked, self.threshold)
+        return Decision(ranked, self.threshold)
 
     def no_answer(
         self, question: str, passages: list[Passage], decision: Decision | None = None
@@ -121,16 +119,8 @@ class ExtractiveAnswerer:
 
 
 def window_of(candidate: Candidate, passages: list[Passage]) -> Window:
-    """The candidate with its passage's title and the sentences either side of it."""
-    chunk = passages[candidate.passage_rank].chunk
-    sentences = split_sentences(chunk.text)
-    i = candidate.sentence_index
-    return Window(
-        sentence=candidate.sentence,
-        title=chunk.title or "",
-        before=sentences[i - 1] if i > 0 else "",
-        after=sentences[i + 1] if i + 1 < len(sentences) else "",
-    )
+    """The candidate as the reader reads it, with its document's title."""
+    return Window(candidate.sentence, passages[candidate.passage_rank].chunk.title or "")
 
 
 def distinct_passages(passages: list[Passage]) -> list[Passage]:

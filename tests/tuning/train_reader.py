@@ -1,10 +1,10 @@
 """Train the answer reader: all-MiniLM-L6-v2 fine-tuned as a cross-encoder over (question,
-candidate sentence + title + neighbours) with two heads, the probability that the sentence
+candidate sentence + its title) with two heads, the probability that the sentence
 answers and the short answer's span inside it.
 
     pip install -e ".[train]"
     python tests/tuning/train_reader.py --squad ../shared/data/squad_v2_train_split \
-        [--work /tmp/reader] [--epochs 2] [--write]
+        [--work /tmp/reader] [--epochs 1] [--negatives 3] [--write]
 
 Seeded; a checkpoint every 50 steps in --work, so a killed run started again resumes where
 it stopped. At the end it scores the validation articles (never trained on) with the
@@ -355,10 +355,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--squad", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/reader"))
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--negatives", type=int, default=2, help="hard negatives a question")
+    parser.add_argument("--negatives", type=int, default=3, help="hard negatives a question")
     parser.add_argument("--validation", type=int, default=5, help="articles held for validation")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
