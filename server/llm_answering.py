@@ -11,9 +11,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from server.answers.candidates import passage_context
-from server.answers.composing import citation_of
-from server.answers.extractive import ExtractiveAnswerer, text_pieces
+from server.answer_features import passage_context
+from server.answering import ExtractiveAnswerer, citation_of, text_pieces
 from server.chat_models import GenerationError, ReplyStream
 from server.grounding import CitationVerifier, parse_claims
 from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent

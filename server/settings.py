@@ -134,14 +134,8 @@ class Settings(BaseSettings):
     answer_passages: int = Field(
         default=10,
         ge=1,
-        description="Fused passages whose sentences are the answer's candidates (the "
-        "preselection weights were fitted reading 10).",
-    )
-    answer_read_sentences: int = Field(
-        default=12,
-        ge=1,
-        description="Candidate sentences the trained reader reads, the best preselected "
-        "first: more finds answers the cheap ranking placed lower, at about 2 ms each.",
+        description="Fused passages the answerer reads sentences from (its learned weights "
+        "were fitted reading 10).",
     )
     answer_max_sentences: int = Field(
         default=3, ge=1, description="Most sentences an extractive answer quotes."
@@ -151,9 +145,9 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description=(
-            "The reader's probability from which the best sentence is given as the answer; "
-            "unset: the threshold shipped with the reader, calibrated for precision on its "
-            "validation articles. Higher refuses more and is wrong less."
+            "Probability from which the extractive answerer's best sentence is given as the "
+            "answer; unset: the threshold calibrated for precision with the learned model. "
+            "Higher refuses more and is wrong less."
         ),
     )
     llm: Literal["extractive", "openai", "ollama"] = Field(

@@ -1,7 +1,6 @@
 """Deterministic stand-ins that implement the real interfaces."""
 
 import hashlib
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,8 +10,6 @@ from server.storage.embeddings import Embedder
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestPipeline
-    from server.answers.reader import Reading
-    from server.answers.windows import Window
     from server.storage.sentence_vectors import SentenceVectorStore
 
 DIMENSIONS = 32
@@ -42,29 +39,6 @@ class FakeEmbedder(Embedder):
                 vectors[row, digest[0] % DIMENSIONS] += 1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)
-
-
-class FakeReader:
-    """Reads a sentence as answering in the share of the question's words it holds (words of
-    four letters or more, compared by their first five: a crude stem); its short answer is
-    the sentence's first number, if any. No model is loaded."""
-
-    threshold = 0.5
-
-    def read(self, question: str, windows: "list[Window]") -> "list[Reading]":
-        from server.answers.reader import Reading
-
-        asked = _stems(question)
-        readings = []
-        for window in windows:
-            number = re.search(r"\d+", window.sentence)
-            share = len(asked & _stems(window.sentence)) / max(len(asked), 1)
-            readings.append(Reading(share, number.span() if number else None))
-        return readings
-
-
-def _stems(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"\w+", text.lower()) if len(w) > 3}
 
 
 def fake_pipeline(

@@ -1,16 +1,16 @@
-"""The extractive answerer's decisions on small hand-made passages, with the real embedding
-model, the shipped reader and its threshold: which sentence it chooses, when it refuses, how
+"""The extractive answerer's decisions on small hand-made passages, with the real model, the
+real entity tagger and the shipped weights: which sentence it chooses, when it refuses, how
 it composes (short answer, duplicates, sources that disagree). None of these passages is in
-a training or development set, so a retrained reader is judged here on text it was not
-fitted to."""
+a development set, so a retrained model is judged here on text it was not fitted to."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
+from server.answer_types import entity_tagger
+from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
 from server.base.documents import Chunk, MetadataValue
-from server.components import shipped_reader
 from server.models import Answer
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
@@ -38,6 +38,7 @@ def answer_of(
     question: str,
     docs: list[Doc],
     threshold: float | None = None,
+    tagger: Any = entity_tagger,
     max_sentences: int = 3,
 ) -> Answer:
     """The answer over these (doc id, text[, metadata]) passages, ranked as given, with the
@@ -54,8 +55,7 @@ def answer_of(
         index.term_weights(analyze([question])[0]),
     )
     policy = AnswerPolicy(passages=5, max_sentences=max_sentences, threshold=threshold)
-    encoder = CachedEncoder(embedder, 1000)
-    answerer = ExtractiveAnswerer(encoder, PROMPTS, policy, shipped_reader())
+    answerer = ExtractiveAnswerer(CachedEncoder(embedder, 1000), PROMPTS, policy, tagger=tagger)
     return answerer.answer(question, question, retrieval)
 
 
@@ -192,11 +192,24 @@ def test_citations_carry_the_outlet_and_date_of_their_document(
     )
 
 
+def test_without_the_entity_tagger_answers_still_come_from_the_rank_model(
+    embedder: Embedder,
+) -> None:
+    answer = answer_of(
+        embedder,
+        "Where did the two ministers meet?",
+        [("a", "The meeting of the two foreign ministers took place in Geneva.")],
+        tagger=lambda: None,
+    )
+    assert answer.answered and "Geneva" in answer.answer
+    assert answer.short_answer is None
+
+
 def test_an_answer_at_the_served_threshold_is_the_answer_at_zero_or_a_refusal(
     embedder: Embedder,
 ) -> None:
     """What the evaluation relies on to score every threshold from one run."""
-    served = shipped_reader().threshold
+    served = served_threshold(None)
     for question in ["Where did the two ministers meet?", "Who chaired the meeting?"]:
         docs: list[Doc] = [("a", "The two foreign ministers met in Geneva on Monday.")]
         everything = answer_of(embedder, question, docs, threshold=0.0)

@@ -179,7 +179,7 @@ def test_a_process_that_answers_never_imports_torch(
     real_embedder.load()  # the export exists, as after `summit model export`
     answer, modules = modules_loaded_while_answering(tmp_path / "store")
     assert answer["answered"] and "Nara" in answer["answer"]
-    assert {"onnxruntime", "tokenizers", "chromadb"} <= modules  # the real parts answered
+    assert {"onnxruntime", "spacy", "chromadb"} <= modules  # the real parts answered
     assert not modules & {"torch", "sentence_transformers", "transformers"}
 
 
@@ -214,7 +214,7 @@ def test_status_and_help_load_no_model(tmp_path: Path) -> None:
         check=True,
     )
     modules = set(json.loads(done.stdout.strip().splitlines()[-1]))
-    assert not modules & {"onnxruntime", "tokenizers", "torch"}
+    assert not modules & {"onnxruntime", "tokenizers", "torch", "spacy"}
 
 
 def test_an_unwritable_model_cache_is_a_clear_error(tmp_path: Path) -> None:

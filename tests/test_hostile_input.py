@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.loaders import load_file
 from ingest.pipeline import IngestPipeline
-from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
+from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
 from server.base.documents import indexed_text
 from server.errors import SummitError
@@ -46,7 +46,7 @@ from server.storage.embeddings import CachedEncoder
 from server.storage.lexical import LexicalIndex
 from server.storage.store import ChunkStore
 from tests.fake_slack import BOT_TOKEN, FakeSlack
-from tests.fakes import FakeEmbedder, FakeReader
+from tests.fakes import FakeEmbedder
 from tests.pdfs import pdf_from_objects
 from tests.servers import running_server
 from tests.test_http_api import sse_events
@@ -472,10 +472,9 @@ def build_core(folder: Path, docs: Path, max_chars: int) -> Core:
     report = pipeline.ingest([docs])
     assert report.skipped == [], report.skipped
     lexical = pipeline.sync_lexical_index()
-    # The fake reader and hashing vectors read little: every best sentence answers.
+    # Hashing vectors mean nothing to the learned weights: every best sentence answers.
     policy = AnswerPolicy(passages=3, max_sentences=2, threshold=0.0)
-    encoder = CachedEncoder(embedder, 100)
-    answerer = ExtractiveAnswerer(encoder, PromptLibrary(PROMPTS), policy, FakeReader())
+    answerer = ExtractiveAnswerer(CachedEncoder(embedder, 100), PromptLibrary(PROMPTS), policy)
     status = StoreStatus(documents=1, chunks=store.count(), store="x", embedding_model="fake")
     retriever = HybridRetriever(store, lexical, embedder, 10, 60)
     return Core(Assistant(retriever, answerer, lambda: status, max_chars), store)

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
-from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
+from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
 from server.errors import StoreUnavailableError
 from server.httpapi.app import create_app
@@ -26,7 +26,7 @@ from server.settings import Settings
 from server.storage.chroma import open_persistent_client
 from server.storage.embeddings import CachedEncoder
 from server.storage.store import ChunkStore
-from tests.fakes import FakeEmbedder, FakeReader
+from tests.fakes import FakeEmbedder
 from tests.servers import running_server
 
 PROMPTS = Path(__file__).parent.parent / "prompts"
@@ -46,10 +46,9 @@ def build_fake_assistant(folder: Path) -> Assistant:
     pipeline = IngestPipeline(store, embedder, chunker, folder / "lexical", batch_size=8)
     pipeline.ingest([docs])
     lexical = pipeline.sync_lexical_index()
-    # The fake reader and hashing vectors read little: every best sentence answers.
+    # Hashing vectors mean nothing to the learned weights: every best sentence answers.
     policy = AnswerPolicy(passages=3, max_sentences=2, threshold=0.0)
-    encoder = CachedEncoder(embedder, 100)
-    answerer = ExtractiveAnswerer(encoder, PromptLibrary(PROMPTS), policy, FakeReader())
+    answerer = ExtractiveAnswerer(CachedEncoder(embedder, 100), PromptLibrary(PROMPTS), policy)
     status = StoreStatus(documents=1, chunks=store.count(), store="x", embedding_model="fake")
     return Assistant(
         HybridRetriever(store, lexical, embedder, 10, 60), answerer, lambda: status, 200

@@ -7,8 +7,6 @@
 - Storage (server/storage/) imports neither side: only the base, the error vocabulary
   and itself.
 - The core never imports a front door (the command line, HTTP, Slack).
-- The answer package (server/answers/) imports no front door, not the composition root,
-  not the write side.
 """
 
 import ast
@@ -76,17 +74,6 @@ def test_the_core_never_imports_a_front_door() -> None:
         if not is_in(module, DOORS)
     }
     assert {m: i for m, i in offenders.items() if i} == {}
-
-
-def test_answers_import_no_door_no_wiring_and_no_write_side() -> None:
-    """server/answers/ reads answers out of passages; what builds it is the composition
-    root's business, and nothing in it may depend on how a door shows the answer."""
-    answers = {m: i for m, i in modules("server").items() if is_in(m, "server.answers")}
-    offenders = {
-        module: sorted(i for i in imports if is_in(i, (*DOORS, COMPOSITION_ROOT, "ingest")))
-        for module, imports in answers.items()
-    }
-    assert answers and {m: i for m, i in offenders.items() if i} == {}
 
 
 def test_the_rules_see_the_imports_they_judge() -> None:

@@ -12,7 +12,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
-from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
+from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.base.documents import Chunk
 from server.chat_models import ReplyStream
 from server.condense import ModelCondenser
@@ -22,7 +22,7 @@ from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneE
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
 from server.storage.embeddings import CachedEncoder
-from tests.fakes import FakeEmbedder, FakeReader
+from tests.fakes import FakeEmbedder
 
 PROMPTS = PromptLibrary(Path(__file__).parent.parent / "prompts")
 TEXTS = [
@@ -62,7 +62,7 @@ def answerer_with(model: FakeListChatModel) -> LlmAnswerer:
     encoder = CachedEncoder(FakeEmbedder(), 100)
     policy = AnswerPolicy(passages=3, max_sentences=2)
     verifier = CitationVerifier(encoder, GroundingPolicy(min_coverage=0.6, min_similarity=0.4))
-    extractive = ExtractiveAnswerer(encoder, PROMPTS, policy, FakeReader())
+    extractive = ExtractiveAnswerer(encoder, PROMPTS, policy)
     return LlmAnswerer(ReplyStream(model, timeout=5), PROMPTS, verifier, extractive)
 
 

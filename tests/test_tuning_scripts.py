@@ -1,22 +1,13 @@
-"""The tuning scripts' own decisions, on hand-made candidates: what the preselection is
-trained on, how its recall is counted and what it writes, so the script stays runnable
-and honest."""
+"""The tuning scripts' own decisions, on hand-made candidates: what the cross-encoder
+experiment trains on and how it scores, so the experiment stays runnable and honest."""
 
-import argparse
 import importlib.util
-import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
-
-from server.answers.candidates import RANK_FEATURES, Candidate
-from server.answers.preselection import LogisticModel
-from server.question_sets import UNSCORED, QAItem
-from server.retrieval import Retrieval
 
 TUNING = Path(__file__).parent / "tuning"
 
@@ -31,106 +22,62 @@ def _module(name: str) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def script() -> ModuleType:
-    return _module("train_preselection")
+def experiment() -> ModuleType:
+    return _module("compare_cross_encoder")
 
 
-def _features(similarity: float) -> dict[str, float]:
-    return {name: similarity if name == "sentence_similarity" else 0.0 for name in RANK_FEATURES}
-
-
-def _question(script: ModuleType, labels: list[int], similarities: list[float], **kw: Any) -> Any:
-    return script.Question(
+def _question(
+    experiment: ModuleType, labels: list[int], similarities: list[float], **kw: object
+) -> Any:
+    return experiment.Question(
         key=str(kw.get("key", "news:0:with")),
-        group=str(kw.get("group", "news:0")),
+        group="news:0",
+        answerable=bool(kw.get("answerable", True)),
         rejection=bool(kw.get("rejection", False)),
-        features=[_features(s) for s in similarities],
+        features=[{"sentence_similarity": s, "cross_encoder": -s} for s in similarities],
         labels=labels,
+        question="Who won?",
+        sentences=[f"sentence {i}" for i in range(len(labels))],
+        titles=["Title", *[""] * (len(labels) - 1)],
     )
 
 
-def _by_similarity() -> LogisticModel:
-    weights = tuple(1.0 if name == "sentence_similarity" else 0.0 for name in RANK_FEATURES)
-    zeros, ones = (0.0,) * len(RANK_FEATURES), (1.0,) * len(RANK_FEATURES)
-    return LogisticModel(RANK_FEATURES, weights, 0.0, zeros, ones)
-
-
-def test_recall_counts_the_questions_with_a_positive_among_the_top_n(script: ModuleType) -> None:
-    model = _by_similarity()
-    first = _question(script, [1, 0, 0], [0.9, 0.5, 0.1])
-    third = _question(script, [0, 0, 1], [0.9, 0.5, 0.1])
-    none = _question(script, [0, 0], [0.9, 0.5])
-    places = [script.first_positive(q, model) for q in (first, third, none)]
-    assert places == [0, 2, None]
-    lines = script.recall_lines("news", places, read=3)
-    assert lines[0] == "news (2 of 3 with a candidate holding a key fact)"
-    assert lines[1].startswith("  top  1: 1/2 50% [")
-    assert lines[2].startswith("  top  3: 2/2 100% [") and lines[2].endswith("(as served)")
-
-
-def test_the_fit_ranks_what_holds_a_key_fact_first(script: ModuleType) -> None:
-    questions = [
-        _question(script, [1, 0, 0], [0.8 + 0.01 * n, 0.3, 0.1], group=f"news:{n}")
-        for n in range(10)
-    ]
-    model = script.fit(questions)
-    assert model.features == RANK_FEATURES
-    assert all(script.first_positive(q, model) == 0 for q in questions)
-    assert script.out_of_fold(questions) == [0] * len(questions)
-
-
-def test_folds_keep_a_questions_variants_together(script: ModuleType) -> None:
-    questions = [
-        _question(script, [0], [0.1], key=f"news:{n}:{variant}", group=f"news:{n}")
-        for n in range(12)
-        for variant in ("with", "without")
-    ]
-    folds = script.folds(questions)
-    assert sorted(i for fold in folds for i in fold) == list(range(len(questions)))
-    for fold in folds:
-        assert all(i ^ 1 in fold for i in fold)  # with (even) and without (odd) side by side
-
-
-def test_collection_labels_key_facts_and_asks_news_without_its_answer(
-    script: ModuleType, monkeypatch: pytest.MonkeyPatch
+def test_training_pairs_are_every_positive_and_the_most_similar_negatives(
+    experiment: ModuleType,
 ) -> None:
-    sentences = ["Alice won the race.", "Bob came second."]
-    rows = [Candidate(0, i, s, _features(0.5)) for i, s in enumerate(sentences)]
-    monkeypatch.setattr(script, "candidates", lambda *_: rows)
-    scopes = []
-
-    def retrieve(question: str, passages: int, scope: Any) -> Retrieval:
-        scopes.append(scope)
-        return Retrieval(query_vector=[], passages=[])
-
-    reader = SimpleNamespace(
-        retriever=SimpleNamespace(retrieve=retrieve),
-        extractive=SimpleNamespace(passages_read=10),
-        encoder=None,
+    similarities = [0.1 * i for i in range(20)]  # sentence 19 the most similar
+    labels = [1 if i == 3 else 0 for i in range(20)]
+    rows = experiment.training_rows([_question(experiment, labels, similarities)], 2)
+    positives = [pair for pair, y in rows if y == 1.0]
+    negatives = [pair[1] for pair, y in rows if y == 0.0]
+    assert positives == [("Who won?", "sentence 3")]
+    assert negatives[:2] == ["sentence 19", "sentence 18"]  # hard ones first
+    assert len(negatives) == 2 + experiment.RANDOM_NEGATIVES
+    assert "sentence 3" not in negatives
+    assert experiment.pair_of(_question(experiment, labels, similarities), 0) == (
+        "Who won?",
+        "Title: sentence 0",
     )
-    items = [
-        QAItem(question="Who won?", answers=["Alice"], answerable=True, answer_docs=["a.txt"]),
-        QAItem(question="Who lost?", answers=["Alice"], answerable=False),
-        QAItem(question="Who else?", answerable=False, kind=UNSCORED),
-    ]
-    found = script.collect(reader, items, "news", dated=True)
-    assert [q.key for q in found] == ["news:0:with", "news:0:without", "news:1:with"]
-    assert [q.labels for q in found] == [[1, 0], [1, 0], [0, 0]]
-    assert [q.rejection for q in found] == [False, True, False]
-    assert scopes[1].exclude == frozenset({"a.txt"})
-    assert [script.Question(**asdict(q)) for q in found] == found  # as the cache reads them
 
 
-def test_what_it_writes_is_the_shipped_files_format(script: ModuleType) -> None:
-    args = argparse.Namespace(news=Path("realtimeqa"), questions=[Path("qa/dev.jsonl")])
-    data = script.saved(_by_similarity(), args, SimpleNamespace(answer_passages=10))
-    assert data["trained_on"] == ["realtimeqa", "dev.jsonl"]
-    assert LogisticModel.from_json(json.loads(json.dumps(data))["weights"]) == _by_similarity()
-    shipped = json.loads(script.TARGET.read_text())
-    assert set(shipped) == set(data)
-    assert LogisticModel.from_json(shipped["weights"]).features == RANK_FEATURES
+def test_questions_asked_without_their_answer_are_not_trained_on(experiment: ModuleType) -> None:
+    question = _question(experiment, [0, 0, 0], [0.1, 0.2, 0.3], rejection=True, answerable=False)
+    assert experiment.training_rows([question], 2) == []
 
 
-def test_the_command_line_asks_as_served_by_default(script: ModuleType) -> None:
-    args = script.arguments().parse_args([])
-    assert not args.undated and not args.write and not args.recollect
+def test_the_cross_encoder_alone_answers_with_its_best_sentence(experiment: ModuleType) -> None:
+    # cross_encoder is -similarity: its best sentence is the least similar one (index 0)
+    right = _question(experiment, [1, 0], [0.1, 0.9])
+    wrong = _question(experiment, [0, 1], [0.1, 0.9])
+    decided = experiment.cross_alone([right, wrong])
+    assert [d.right for d in decided] == [True, False]
+    assert decided[0].confidence == pytest.approx(1 / (1 + 2.718281828**0.1), abs=1e-6)
+    assert experiment.first_right([right, wrong], "cross_encoder") == "1/2"
+    assert experiment.first_right([right, wrong], "sentence_similarity") == "1/2"
+
+
+def test_the_window_read_by_default_is_the_served_one() -> None:
+    from server.document_dates import Scope
+
+    parser = _module("train_answerer").development_arguments("test")
+    assert parser.parse_args([]).window_days == Scope().window_days

@@ -1,6 +1,5 @@
 """The composition root: builds the parts from Settings; front doors call these."""
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,8 +7,7 @@ from pathlib import Path
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline, Progress
 from ingest.report import IngestReport
-from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
-from server.answers.reader import AnswerReader
+from server.answering import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model
 from server.condense import ModelCondenser, RuleCondenser
@@ -19,6 +17,7 @@ from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
+from server.sentence_entities import StoredEntities
 from server.settings import Settings
 from server.storage.chroma import forget_embedded_clients, open_http_client, open_persistent_client
 from server.storage.embeddings import (
@@ -181,19 +180,12 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
         passages=settings.answer_passages,
         max_sentences=settings.answer_max_sentences,
         threshold=settings.answer_threshold,
-        read_sentences=settings.answer_read_sentences,
     )
-    encoder = CachedEncoder(
-        embedder, settings.sentence_cache_size, answer_sentence_vectors(settings)
-    )
-    answerer = ExtractiveAnswerer(encoder, prompts, policy, shipped_reader())
+    stored = answer_sentence_vectors(settings)
+    encoder = CachedEncoder(embedder, settings.sentence_cache_size, stored)
+    tagger = StoredEntities(stored).if_installed
+    answerer = ExtractiveAnswerer(encoder, prompts, policy, tagger=tagger)
     return Reader(retriever, source, encoder, prompts, answerer)
-
-
-@functools.cache
-def shipped_reader() -> AnswerReader:
-    """The trained reader, loaded once a process (its graph is read-only and thread-safe)."""
-    return AnswerReader()
 
 
 def _when_empty(

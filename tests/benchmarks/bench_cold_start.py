@@ -9,9 +9,9 @@ the ONNX export, made once per model, is made then if it is missing). Each comma
 runs --runs times, the commands taking turns so that a change in the machine's load touches
 them all alike; one untimed round first warms the OS file cache, so this is a cold process
 over warm files. Wall time from spawn to exit, to the chat prompt, or to /readyz answering
-200; min/median/max. "summit ask" finds the vectors of its sentences on disk, kept there by
-the untimed round; "summit ask, no sentence file" (SUMMIT_SENTENCE_VECTORS=false) encodes
-them, as a question over never-read passages does. Both load the reader. Children get
+200; min/median/max. "summit ask" finds the named entities of its sentences on disk, kept
+there by the untimed round; "summit ask, no sentence file" (SUMMIT_SENTENCE_VECTORS=false)
+loads the entity tagger, as a question over never-read passages does. Children get
 HF_HUB_OFFLINE=1 and run in the temporary folder (no .env is read).
 """
 

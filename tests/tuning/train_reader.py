@@ -9,7 +9,8 @@ answers and the short answer's span inside it.
 Seeded; a checkpoint every 50 steps in --work, so a killed run started again resumes where
 it stopped. At the end it scores the validation articles (never trained on) with the
 torch model, exports it to ONNX, quantises it to int8 and scores that too, and with
---write puts the int8 graph, the tokenizer and their checksums in server/answers/.
+--write puts the int8 graph, the tokenizer and their checksums in --work/reader/, ready to
+serve (the reader is not served yet: README, "A trained reader, measured and not served").
 """
 
 import argparse
@@ -37,17 +38,15 @@ from reader_data import (  # noqa: E402
     split_articles,
     training_rows,
 )
-
-from server.answers.encoding import (  # noqa: E402
+from reader_inputs import (  # noqa: E402
     EncodedPairs,
+    Window,
     encode_pairs,
     load_tokenizer,
     span_pieces,
 )
-from server.answers.windows import Window  # noqa: E402
 
 IGNORED = -100
-SPAN_WEIGHT = 0.5
 
 
 def model_folder() -> Path:
@@ -156,8 +155,8 @@ def train(args: argparse.Namespace, rows: list[Row]) -> Any:
             encoded, labels, starts, ends = tensors(tokenizer, chosen)
             answer, start, end = forward(model, encoded)
             loss = answer_loss(answer, labels)
-            if (starts != IGNORED).any():
-                loss = loss + SPAN_WEIGHT * (span_loss(start, starts) + span_loss(end, ends))
+            if args.span_weight and (starts != IGNORED).any():
+                loss = loss + args.span_weight * (span_loss(start, starts) + span_loss(end, ends))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
@@ -316,7 +315,8 @@ def sha256(path: Path) -> str:
 
 
 def write_reader(int8: Path, args: argparse.Namespace, figures: dict[str, Any]) -> None:
-    target = ROOT / "server" / "answers"
+    target = args.work / "reader"
+    target.mkdir(exist_ok=True)
     shutil.copyfile(int8, target / "reader.onnx")
     shutil.copyfile(model_folder() / "tokenizer.json", target / "reader_tokenizer.json")
     manifest_path = target / "reader.json"
@@ -359,6 +359,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--negatives", type=int, default=3, help="hard negatives a question")
+    parser.add_argument("--span-weight", type=float, default=0.5, help="0: no span loss")
     parser.add_argument("--validation", type=int, default=5, help="articles held for validation")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
@@ -374,7 +375,7 @@ def main() -> None:
         help="write the validation articles there as a SQuAD folder (for summit eval qa)",
     )
     parser.add_argument("--split-only", action="store_true", help="stop after writing it")
-    parser.add_argument("--write", action="store_true", help="ship the int8 reader")
+    parser.add_argument("--write", action="store_true", help="keep the int8 reader's files")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -1,7 +1,12 @@
-"""The cheap ranking that preselects the sentences the reader reads: logistic regression
-over each candidate's standardised features (server/answers/candidates.py), a few dozen
-multiplications a sentence. Its weights (`preselection.json`) were fitted on the
-development sets by tests/tuning/train_answerer.py."""
+"""The learned weights that turn a candidate sentence's features into the probability that
+it states the answer (logistic regression over standardised features).
+
+Two models ship in `answer_model.json`, both retrained by tests/tuning/train_answerer.py
+from the development sets: `rank` reads the features every candidate gets and orders them;
+`answer` adds the named-entity features of the best-ranked few and decides. Each carries
+the answer threshold calibrated for precision on the development sets; `answer` is used
+when the entity tagger is installed, `rank` alone otherwise.
+"""
 
 import json
 import math
@@ -12,7 +17,7 @@ from typing import Any
 
 from server.errors import SummitError
 
-_MODEL_FILE = "preselection.json"
+_MODEL_FILE = "answer_model.json"
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,7 @@ class LogisticModel:
     bias: float
     means: tuple[float, ...]
     scales: tuple[float, ...]
+    threshold: float  # the probability from which a sentence is taken as the answer
 
     def probability(self, features: dict[str, float]) -> float:
         z = self.bias + sum(
@@ -40,6 +46,7 @@ class LogisticModel:
             bias=float(data["bias"]),
             means=tuple(float(m) for m in data["means"]),
             scales=tuple(float(s) or 1.0 for s in data["scales"]),
+            threshold=float(data["threshold"]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -49,16 +56,24 @@ class LogisticModel:
             "bias": round(self.bias, 6),
             "means": [round(m, 6) for m in self.means],
             "scales": [round(s, 6) for s in self.scales],
+            "threshold": round(self.threshold, 4),
         }
 
 
+@dataclass(frozen=True)
+class AnswerModels:
+    rank: LogisticModel
+    answer: LogisticModel
+
+
 @lru_cache(maxsize=1)
-def shipped_preselection() -> LogisticModel:
-    """The preselection weights shipped with the package."""
+def shipped_models() -> AnswerModels:
+    """The models shipped with the package."""
     try:
-        text = resources.files("server.answers").joinpath(_MODEL_FILE).read_text(encoding="utf-8")
-        return LogisticModel.from_json(json.loads(text)["weights"])
+        text = resources.files("server").joinpath(_MODEL_FILE).read_text(encoding="utf-8")
+        data = json.loads(text)
+        return AnswerModels(
+            LogisticModel.from_json(data["rank"]), LogisticModel.from_json(data["answer"])
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SummitError(
-            f"The preselection weights ({_MODEL_FILE}) are missing or unreadable."
-        ) from exc
+        raise SummitError(f"The answer model ({_MODEL_FILE}) is missing or unreadable.") from exc

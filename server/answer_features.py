@@ -3,10 +3,9 @@
 Every sentence of the passages read is a candidate. Its features: meaning (MiniLM cosine to
 the question, of the sentence and of its passage), wording (the share of the question's
 terms it and its passage hold, each term weighted by its inverse document frequency in this
-corpus), what it adds (terms the question does not have, capitals and digits), and where
-it stands (passage rank, document lead, age). Learned weights turn them
-into a cheap ranking (server/answers/preselection.py) that picks the sentences the trained
-reader reads.
+corpus), what it adds (terms the question does not have; named entities of the kind asked
+for), and where it stands (passage rank, document lead). The weights that turn them into a
+probability are learned (server/answer_model.py).
 """
 
 import math
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from server.answers.question_kinds import AnswerType
+from server.answer_types import AnswerType, Entity, SentenceTagger, wanted_labels
 from server.base.sentences import split_sentences
 from server.document_meta import published_day
 from server.question import QUESTION_STEMS, term_coverages
@@ -40,6 +39,13 @@ RANK_FEATURES = (
     "asks_type",  # the question asks for a name, place, number or date
     "staleness",  # log(1 + days its document is older than the newest one read)
 )
+# Computed for the best-ranked few (a tagger run per sentence): they decide the answer.
+ENTITY_FEATURES = (
+    "wanted_entity",  # an entity of the kind asked for that the question does not name
+    "wanted_missing",  # the question asks for a kind the sentence does not state
+    "new_entity",  # any entity the question does not name
+    "answer_support",  # log(1 + passages read that name the sentence's answer entity)
+)
 _CAPITALISED = re.compile(r"(?<=\s)[A-Z][\w'-]+")
 _DIGIT = re.compile(r"\d")
 
@@ -50,6 +56,7 @@ class Candidate:
     sentence_index: int
     sentence: str
     features: dict[str, float]
+    entities: tuple[Entity, ...] = ()
 
 
 def question_terms(question: str, term_weights: dict[str, float]) -> dict[str, float]:
@@ -154,6 +161,44 @@ def _sentence_features(
         }
         for n, sentence in enumerate(texts)
     ]
+
+
+def with_entities(
+    question: str,
+    kind: AnswerType,
+    chosen: list[Candidate],
+    tagger: SentenceTagger,
+    passages: list[Passage],
+) -> list[Candidate]:
+    """The candidates with their named entities and the entity features. An answer that
+    several passages name (several outlets reporting one fact) is better supported than
+    one a single sentence names."""
+    labels = wanted_labels(kind, question)
+    lowered = question.lower()
+    tagged = tagger.entities([c.sentence for c in chosen])
+    texts = [p.chunk.text.lower() for p in passages]
+    result = []
+    for candidate, entities in zip(chosen, tagged, strict=True):
+        new = [e for e in entities if e.text.lower() not in lowered]
+        answers = [e for e in new if e.label in labels] or (new if not labels else [])
+        support = sum(1 for t in texts if answers and answers[0].text.lower() in t)
+        features = {
+            **candidate.features,
+            "wanted_entity": float(any(e.label in labels for e in new)),
+            "wanted_missing": float(bool(labels) and not any(e.label in labels for e in new)),
+            "new_entity": float(bool(new)),
+            "answer_support": math.log1p(support),
+        }
+        result.append(
+            Candidate(
+                candidate.passage_rank,
+                candidate.sentence_index,
+                candidate.sentence,
+                features,
+                entities,
+            )
+        )
+    return result
 
 
 def passage_context(passage: Passage) -> str:
