@@ -14,7 +14,6 @@ windows of its gold paragraph (reader_inputs.py), labelled:
   words with it, and one of another paragraph, all negatives. They teach refusal.
 """
 
-import json
 import random
 import re
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 from reader_inputs import Window, windows_of
 
 from server.base.sentences import split_sentences
+from server.jsonl import json_objects
 
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(
@@ -57,8 +57,7 @@ class Row:
 
 
 def _records(path: Path) -> list[dict[str, object]]:
-    with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+    return [record for _, record in json_objects(path, "SQuAD file", "SQuAD")]
 
 
 def load_paragraphs(folder: Path) -> dict[str, Paragraph]:
@@ -89,6 +88,13 @@ def split_articles(articles: list[str], validation: int, seed: int) -> tuple[set
     shuffled = sorted(set(articles))
     random.Random(seed).shuffle(shuffled)
     return set(shuffled[validation:]), set(shuffled[:validation])
+
+
+def by_article(paragraphs: dict[str, Paragraph]) -> dict[str, list[Paragraph]]:
+    grouped: dict[str, list[Paragraph]] = {}
+    for paragraph in paragraphs.values():
+        grouped.setdefault(paragraph.article, []).append(paragraph)
+    return grouped
 
 
 def _overlap(question: str, sentence: str) -> int:

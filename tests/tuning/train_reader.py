@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reader_data import (  # noqa: E402
-    Paragraph,
     Question,
     Row,
+    by_article,
     load_paragraphs,
     load_questions,
     split_articles,
@@ -320,15 +320,12 @@ def write_reader(int8: Path, args: argparse.Namespace, figures: dict[str, Any]) 
     shutil.copyfile(int8, target / "reader.onnx")
     shutil.copyfile(model_folder() / "tokenizer.json", target / "reader_tokenizer.json")
     manifest_path = target / "reader.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    manifest.update(
-        {
-            "graph_sha256": sha256(target / "reader.onnx"),
-            "tokenizer_sha256": sha256(target / "reader_tokenizer.json"),
-            "trained": {k: v for k, v in vars(args).items() if k not in ("squad", "work")},
-            "validation": figures,
-        }
-    )
+    manifest = {
+        "graph_sha256": sha256(target / "reader.onnx"),
+        "tokenizer_sha256": sha256(target / "reader_tokenizer.json"),
+        "trained": {k: str(v) for k, v in vars(args).items() if k not in ("squad", "work")},
+        "validation": figures,
+    }
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"wrote {target / 'reader.onnx'} and {manifest_path}")
 
@@ -351,7 +348,7 @@ def write_split(squad: Path, folder: Path, articles: set[str]) -> None:
     print(f"wrote the validation articles to {folder}")
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--squad", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/reader"))
@@ -376,33 +373,36 @@ def main() -> None:
     )
     parser.add_argument("--split-only", action="store_true", help="stop after writing it")
     parser.add_argument("--write", action="store_true", help="keep the int8 reader's files")
-    args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    return parser.parse_args()
+
+
+def split_data(args: argparse.Namespace) -> tuple[list[Row], list[Question], set[str]]:
+    """(training rows, validation questions, validation articles), split by article."""
     paragraphs = load_paragraphs(args.squad)
     questions = load_questions(args.squad, paragraphs)
     train_articles, validation_articles = split_articles(
         [p.article for p in paragraphs.values()], args.validation, args.seed
     )
-    by_article: dict[str, list[Paragraph]] = {}
-    for paragraph in paragraphs.values():
-        by_article.setdefault(paragraph.article, []).append(paragraph)
     training = [q for q in questions if q.paragraph.article in train_articles]
     held = [q for q in questions if q.paragraph.article in validation_articles]
-    rows = training_rows(training, by_article, args.negatives, args.seed)
-    if args.limit:
-        rows = rows[: args.limit]
+    rows = training_rows(training, by_article(paragraphs), args.negatives, args.seed)
     print(f"validation articles: {sorted(validation_articles)}")
-    if args.validation_folder:
-        write_split(args.squad, args.validation_folder, validation_articles)
-        if args.split_only:
-            return
     print(
         f"{len(training)} training questions → {len(rows)} rows "
         f"({sum(r.label for r in rows):.0f} positive); {len(held)} validation questions"
     )
-    if args.validation_limit:
-        held = held[: args.validation_limit]
+    return rows[: args.limit or None], held[: args.validation_limit or None], validation_articles
+
+
+def main() -> None:
+    args = arguments()
+    args.work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    rows, held, validation_articles = split_data(args)
+    if args.validation_folder:
+        write_split(args.squad, args.validation_folder, validation_articles)
+        if args.split_only:
+            return
     model = load_checkpoint(args) if args.export_only else train(args, rows)
     print(f"trained in {time.perf_counter() - started:.0f} s")
     tokenizer = load_tokenizer(model_folder() / "tokenizer.json")
