@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from server.answer_features import passage_context
-from server.answering import ExtractiveAnswerer, citation_of, text_pieces
+from server.answers.extractive import ExtractiveAnswerer
+from server.answers.features import passage_context
+from server.answers.pieces import citation_of, text_pieces
 from server.chat_models import GenerationError, ReplyStream
 from server.grounding import CitationVerifier, parse_claims
 from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent

@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     answer_max_sentences: int = Field(
         default=3, ge=1, description="Most sentences an extractive answer quotes."
     )
+    answer_read_sentences: int = Field(
+        default=5,
+        ge=1,
+        description="Best-ranked sentences the trained reader reads before the answer is "
+        "decided (its learned weights were fitted reading 5); more reads further, slower.",
+    )
     answer_threshold: float | None = Field(
         default=None,
         ge=0,

@@ -1,6 +1,8 @@
 """Deterministic stand-ins that implement the real interfaces."""
 
 import hashlib
+import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +12,7 @@ from server.storage.embeddings import Embedder
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestPipeline
+    from server.answers.reader_inputs import Window
     from server.storage.sentence_vectors import SentenceVectorStore
 
 DIMENSIONS = 32
@@ -39,6 +42,20 @@ class FakeEmbedder(Embedder):
                 vectors[row, digest[0] % DIMENSIONS] += 1.0
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)
+
+
+class FakeReader:
+    """Reads a sentence as answering in the share of the question's words it holds (words of
+    four letters or more, compared by their first five: a crude stem). No model is loaded."""
+
+    def logits(self, question: str, windows: "list[Window]") -> list[float]:
+        asked = _stems(question)
+        shares = [len(asked & _stems(w.sentence)) / max(len(asked), 1) for w in windows]
+        return [math.log((s + 0.01) / (1.01 - s)) for s in shares]
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"\w+", text.lower()) if len(w) > 3}
 
 
 def fake_pipeline(

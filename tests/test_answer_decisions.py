@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from server.answer_types import entity_tagger
-from server.answering import AnswerPolicy, ExtractiveAnswerer, served_threshold
+from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer, served_threshold
+from server.answers.kinds import entity_tagger
 from server.base.documents import Chunk, MetadataValue
 from server.models import Answer
 from server.prompts import PromptLibrary

@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.loaders import load_file
 from ingest.pipeline import IngestPipeline
-from server.answering import AnswerPolicy, ExtractiveAnswerer
+from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
 from server.base.documents import indexed_text
 from server.errors import SummitError

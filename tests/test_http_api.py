@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
-from server.answering import AnswerPolicy, ExtractiveAnswerer
+from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
 from server.errors import StoreUnavailableError
 from server.httpapi.app import create_app

@@ -12,7 +12,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field
 
-from server.answering import AnswerPolicy, ExtractiveAnswerer
+from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.base.documents import Chunk
 from server.chat_models import ReplyStream
 from server.condense import ModelCondenser

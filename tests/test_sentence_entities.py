@@ -3,8 +3,8 @@ reads them back without loading the tagger."""
 
 from pathlib import Path
 
-from server.answer_types import Entity, EntityTagger
-from server.sentence_entities import StoredEntities
+from server.answers.entities import StoredEntities
+from server.answers.kinds import Entity, EntityTagger
 from server.storage.sentence_vectors import SentenceVectorStore
 
 

@@ -33,8 +33,7 @@ def eval_qa(
     store: Annotated[
         Path | None,
         store_option(
-            "The store to answer from (a QA folder's default: its own store beside "
-            "SUMMIT_STORE)."
+            "The store to answer from (a QA folder's default: its own store beside SUMMIT_STORE)."
         ),
     ] = None,
     undated: Annotated[

@@ -7,7 +7,9 @@ from pathlib import Path
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline, Progress
 from ingest.report import IngestReport
-from server.answering import AnswerPolicy, ExtractiveAnswerer
+from server.answers.entities import StoredEntities
+from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
+from server.answers.reader import shipped_reader
 from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model
 from server.condense import ModelCondenser, RuleCondenser
@@ -17,7 +19,6 @@ from server.llm_answering import LlmAnswerer
 from server.models import StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval import HybridRetriever
-from server.sentence_entities import StoredEntities
 from server.settings import Settings
 from server.storage.chroma import forget_embedded_clients, open_http_client, open_persistent_client
 from server.storage.embeddings import (
@@ -180,11 +181,13 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
         passages=settings.answer_passages,
         max_sentences=settings.answer_max_sentences,
         threshold=settings.answer_threshold,
+        read_sentences=settings.answer_read_sentences,
     )
     stored = answer_sentence_vectors(settings)
     encoder = CachedEncoder(embedder, settings.sentence_cache_size, stored)
     tagger = StoredEntities(stored).if_installed
-    answerer = ExtractiveAnswerer(encoder, prompts, policy, tagger=tagger)
+    reader = shipped_reader()  # now, as the embedder: a damaged file fails the start
+    answerer = ExtractiveAnswerer(encoder, prompts, policy, tagger=tagger, reader=lambda: reader)
     return Reader(retriever, source, encoder, prompts, answerer)
 
 

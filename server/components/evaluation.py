@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from ingest.pipeline import Progress
-from server.answering import served_threshold
+from server.answers.extractive import served_threshold
 from server.components import (
     Notify,
     build_assistant,

@@ -3,7 +3,7 @@
 
 Split by article, never by question (questions of one article are alike): a seeded
 shuffle of the article titles puts `validation` of them aside. Each question becomes
-windows of its gold paragraph (reader_inputs.py), labelled:
+windows of its gold paragraph (server/answers/reader_inputs.py), labelled:
 
 - answerable: the sentence holding the answer's first occurrence is the positive (with the
   answer's place in it, for the span head); the `negatives` sentences of the paragraph
@@ -19,8 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from reader_inputs import Window, windows_of
-
+from server.answers.reader_inputs import Window, windows_of
 from server.base.sentences import split_sentences
 from server.jsonl import json_objects
 

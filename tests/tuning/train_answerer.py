@@ -10,14 +10,14 @@ What it does, with the served settings (SUMMIT_ANSWER_PASSAGES and the rest):
    corpus into another; retrieves for every question as `summit eval qa` asks it (as of its
    date, if it has one, unless --undated), and for every news question also with its answer
    articles left out (all its candidates are then negatives).
-2. Computes every candidate sentence's features (server/answer_features.py) and labels a
+2. Computes every candidate sentence's features (server/answers/features.py) and labels a
    sentence positive when it holds a key fact. Cached in --work, so a rerun only refits.
 3. Fits the `rank` model on all candidates and the `answer` model (with entity features) on
    each question's best-ranked few, then calibrates each one's threshold: the lowest at
    which precision reaches --precision on the answerable questions and at least
    --rejection of the questions with the answer left out are refused.
 4. Prints the figures out of fold (5 folds by question: the honest estimate), compares
-   gradient boosting on the same folds, and with --write saves server/answer_model.json.
+   gradient boosting on the same folds, and with --write saves server/answers/answer_model.json.
 """
 
 import argparse
@@ -33,27 +33,31 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from server.answer_features import (  # noqa: E402
-    ENTITY_FEATURES,
-    RANK_FEATURES,
-    candidates,
-    with_entities,
-)
-from server.answer_model import LogisticModel  # noqa: E402
-from server.answer_types import answer_type, entity_tagger  # noqa: E402
-from server.answering import (  # noqa: E402
+from server.answers.extractive import (  # noqa: E402
     DECIDED_CANDIDATES,
     RELATIVE_PROBABILITY,
     distinct_passages,
 )
+from server.answers.features import (  # noqa: E402
+    ENTITY_FEATURES,
+    RANK_FEATURES,
+    READER_FEATURES,
+    candidates,
+    with_entities,
+)
+from server.answers.kinds import answer_type, entity_tagger  # noqa: E402
+from server.answers.model import LogisticModel  # noqa: E402
+from server.answers.reader import GRAPH, AnswerReader, ReaderFiles  # noqa: E402
+from server.answers.reader_inputs import Window  # noqa: E402
 from server.components import Reader, build_reader, ingest  # noqa: E402
 from server.document_dates import Scope  # noqa: E402
 from server.evaluation import holds_fact, wilson  # noqa: E402
 from server.question_sets import NEWS_CORPUS, UNSCORED, QAItem, load_question_set  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
-ALL_FEATURES = RANK_FEATURES + ENTITY_FEATURES
-DECIDED, RELATIVE = DECIDED_CANDIDATES, RELATIVE_PROBABILITY  # as answers are decided
+ALL_FEATURES = RANK_FEATURES + ENTITY_FEATURES + READER_FEATURES
+BOOSTED_FEATURES = RANK_FEATURES + ENTITY_FEATURES + ("reader_logit",)  # every candidate's
+RELATIVE = RELATIVE_PROBABILITY  # as answers are decided
 MAX_SENTENCES = 3  # SUMMIT_ANSWER_MAX_SENTENCES' default
 
 
@@ -160,6 +164,15 @@ def fit_logistic(questions: Sequence[Question], names: Sequence[str]) -> Logisti
     )
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """What the answer model decides from: its features, and how many of the best-ranked
+    candidates are read (the served SUMMIT_ANSWER_READ_SENTENCES)."""
+
+    features: tuple[str, ...] = ALL_FEATURES
+    read: int = DECIDED_CANDIDATES
+
+
 @dataclass
 class Decided:
     """A question's answer as the answerer would give it: confidence and rightness."""
@@ -170,15 +183,32 @@ class Decided:
     rejection: bool
 
 
-def decide(q: Question, rank: LogisticModel, answer: LogisticModel | None) -> Decided:
+def read_top(
+    q: Question, rank: LogisticModel, read: int
+) -> tuple[list[int], list[dict[str, float]]]:
+    """The best-ranked few, as the answerer reads them: each with its gap to the best
+    reading among them (server/answers/features.py, with_readings)."""
+    order = sorted(range(len(q.features)), key=lambda i: -rank.probability(q.features[i]))
+    top = order[:read]
+    best = max((q.features[i].get("reader_logit", 0.0) for i in top), default=0.0)
+    read = [
+        {**q.features[i], "reader_gap": q.features[i].get("reader_logit", 0.0) - best} for i in top
+    ]
+    return top, read
+
+
+def decide(
+    q: Question, rank: LogisticModel, answer: LogisticModel | None, recipe: Recipe
+) -> Decided:
     if not q.features:
         return Decided(0.0, False, q.answerable, q.rejection)
-    order = sorted(range(len(q.features)), key=lambda i: -rank.probability(q.features[i]))
     if answer is None:
-        scored = [(rank.probability(q.features[i]), i) for i in order]
+        scored = sorted(((rank.probability(f), i) for i, f in enumerate(q.features)), reverse=True)
     else:
-        top = order[:DECIDED]
-        scored = sorted(((answer.probability(q.features[i]), i) for i in top), reverse=True)
+        top, read = read_top(q, rank, recipe.read)
+        scored = sorted(
+            ((answer.probability(f), i) for i, f in zip(top, read, strict=True)), reverse=True
+        )
     best = scored[0][0]
     chosen = [i for p, i in scored if p >= best * RELATIVE][:MAX_SENTENCES]
     return Decided(best, any(q.labels[i] for i in chosen), q.answerable, q.rejection)
@@ -217,41 +247,50 @@ def folds(questions: list[Question], k: int = 5) -> list[list[int]]:
     return [[i for i, q in enumerate(questions) if fold_of[q.group] == f] for f in range(k)]
 
 
-def train(
-    questions: list[Question], extra: tuple[str, ...] = ()
-) -> tuple[LogisticModel, LogisticModel]:
-    """The rank and answer models; `extra` features (an experiment's) join both."""
-    rank = fit_logistic(questions, RANK_FEATURES + extra)
-    top = [_top_of(q, rank) for q in questions]
-    answer = fit_logistic(top, ALL_FEATURES + extra)
+def train(questions: list[Question], recipe: Recipe) -> tuple[LogisticModel, LogisticModel]:
+    """The rank model over every candidate; the answer model over the best-ranked few."""
+    rank = fit_logistic(questions, RANK_FEATURES)
+    top = [_top_of(q, rank, recipe.read) for q in questions]
+    answer = fit_logistic(top, recipe.features)
     return rank, answer
 
 
-def _top_of(q: Question, rank: LogisticModel) -> Question:
-    order = sorted(range(len(q.features)), key=lambda i: -rank.probability(q.features[i]))
-    keep = order[:DECIDED]
-    return Question(
-        q.key,
-        q.group,
-        q.answerable,
-        q.rejection,
-        [q.features[i] for i in keep],
-        [q.labels[i] for i in keep],
-    )
+def _top_of(q: Question, rank: LogisticModel, read_count: int) -> Question:
+    top, read = read_top(q, rank, read_count)
+    return Question(q.key, q.group, q.answerable, q.rejection, read, [q.labels[i] for i in top])
 
 
-def out_of_fold(
-    questions: list[Question], extra: tuple[str, ...] = ()
-) -> tuple[list[Decided], list[Decided]]:
-    """Each question decided by models fitted without it: (with entities, rank alone)."""
-    with_entities_, rank_alone = [None] * len(questions), [None] * len(questions)
+def add_readings(questions: list[Question], folder: Path | None, work: Path) -> None:
+    """Every candidate's reader log-odds (`reader_logit`), cached in --work by the graph's
+    checksum: the reader reads each (question, sentence + title) pair once."""
+    files = ReaderFiles(folder) if folder else ReaderFiles.shipped()
+    digest = files.manifest().get("graph_sha256", "none")
+    cache = work / f"readings-{str(digest)[:12]}-alone.json"
+    known: dict[str, list[float]] = json.loads(cache.read_text()) if cache.exists() else {}
+    reader = None
+    for number, q in enumerate(questions):
+        if q.key not in known:
+            reader = reader or AnswerReader(files)
+            windows = [Window(s, t) for s, t in zip(q.sentences, q.titles, strict=True)]
+            known[q.key] = reader.logits(q.question, windows) if windows else []
+            if number % 50 == 0:
+                print(f"  read {number}/{len(questions)}", file=sys.stderr)
+        for features, logit in zip(q.features, known[q.key], strict=True):
+            features["reader_logit"] = logit
+    cache.write_text(json.dumps(known))
+    print(f"reader: {files.folder / GRAPH} ({cache.name})")
+
+
+def out_of_fold(questions: list[Question], recipe: Recipe) -> tuple[list[Decided], list[Decided]]:
+    """Each question decided by models fitted without it: (as served, rank alone)."""
+    served, rank_alone = [None] * len(questions), [None] * len(questions)
     for held in folds(questions):
         held_set = set(held)
-        rank, answer = train([q for i, q in enumerate(questions) if i not in held_set], extra)
+        rank, answer = train([q for i, q in enumerate(questions) if i not in held_set], recipe)
         for i in held:
-            with_entities_[i] = decide(questions[i], rank, answer)  # type: ignore[call-overload]
-            rank_alone[i] = decide(questions[i], rank, None)  # type: ignore[call-overload]
-    return with_entities_, rank_alone  # type: ignore[return-value]
+            served[i] = decide(questions[i], rank, answer, recipe)  # type: ignore[call-overload]
+            rank_alone[i] = decide(questions[i], rank, None, recipe)  # type: ignore[call-overload]
+    return served, rank_alone  # type: ignore[return-value]
 
 
 def boosting_out_of_fold(questions: list[Question]) -> list[Decided]:
@@ -263,13 +302,13 @@ def boosting_out_of_fold(questions: list[Question]) -> list[Decided]:
         held_set = set(held)
         train_q = [q for i, q in enumerate(questions) if i not in held_set]
         model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05)
-        model.fit(*matrix(train_q, ALL_FEATURES), sample_weight=set_weights(train_q))
+        model.fit(*matrix(train_q, BOOSTED_FEATURES), sample_weight=set_weights(train_q))
         for i in held:
             q = questions[i]
             if not q.features:
                 decided[i] = Decided(0.0, False, q.answerable, q.rejection)
                 continue
-            p = model.predict_proba(matrix([q], ALL_FEATURES)[0])[:, 1]
+            p = model.predict_proba(matrix([q], BOOSTED_FEATURES)[0])[:, 1]
             order = np.argsort(-p)
             chosen = [int(j) for j in order if p[j] >= p[order[0]] * RELATIVE][:MAX_SENTENCES]
             right = any(q.labels[j] for j in chosen)
@@ -336,10 +375,20 @@ def development_arguments(description: str) -> argparse.ArgumentParser:
 
 def main() -> None:
     parser = development_arguments(__doc__.split("\n", 1)[0])
-    parser.add_argument("--write", action="store_true", help="save server/answer_model.json")
+    parser.add_argument(
+        "--write", action="store_true", help="save server/answers/answer_model.json"
+    )
+    parser.add_argument(
+        "--reader", type=Path, help="a folder with reader.json and its files (default: shipped)"
+    )
+    parser.add_argument("--read", type=int, default=DECIDED_CANDIDATES, help="sentences read")
+    parser.add_argument("--no-reader", action="store_true", help="decide without the reader")
     args = parser.parse_args()
     settings = Settings()
     questions = load_or_collect(args, settings)
+    add_readings(questions, args.reader, args.work)
+    features = ALL_FEATURES if not args.no_reader else RANK_FEATURES + ENTITY_FEATURES
+    recipe = Recipe(features, args.read)
     print(
         f"{len(questions)} retrievals, {sum(len(q.labels) for q in questions)} candidates, "
         f"{sum(sum(q.labels) for q in questions)} holding a key fact "
@@ -350,11 +399,13 @@ def main() -> None:
     print(
         f"{reachable} of {len(asked)} answerable have a candidate holding it: no choice gets more"
     )
-    oof_entities, oof_rank = out_of_fold(questions)
+    oof_entities, oof_rank = out_of_fold(questions, recipe)
     t_entities = calibrate(oof_entities, args.precision, args.rejection)
     t_rank = calibrate(oof_rank, args.precision, args.rejection)
     print("Out of fold (5 folds by question; thresholds calibrated on these predictions):")
-    report("logistic, rank + entities", oof_entities, t_entities)
+    report(
+        f"logistic, {len(recipe.features)} features, {recipe.read} read", oof_entities, t_entities
+    )
     report("logistic, rank alone (no spaCy)", oof_rank, t_rank)
     boosted = boosting_out_of_fold(questions)
     report(
@@ -365,7 +416,7 @@ def main() -> None:
     for name, subset in _by_set(questions).items():
         decided = [oof_entities[i] for i in subset]
         report(f"  {name} (logistic, entities)", decided, t_entities)
-    rank, answer = train(questions)
+    rank, answer = train(questions, recipe)
     rank = LogisticModel(**{**rank.__dict__, "threshold": t_rank})
     answer = LogisticModel(**{**answer.__dict__, "threshold": t_entities})
     print("Weights of the answer model (standardised features):")
@@ -374,12 +425,13 @@ def main() -> None:
     ):
         print(f"  {name:<22} {weight:+.3f}")
     if args.write:
-        target = ROOT / "server" / "answer_model.json"
+        target = ROOT / "server" / "answers" / "answer_model.json"
         data = {
             "rank": rank.to_json(),
             "answer": answer.to_json(),
             "trained_on": [str(p.name) for p in [args.news, *args.questions] if p],
             "answer_passages": settings.answer_passages,
+            "read_sentences": recipe.read,
             "window_days": None if args.undated else args.window_days,
         }
         target.write_text(json.dumps(data, indent=1) + "\n")

@@ -5,16 +5,18 @@ the question, of the sentence and of its passage), wording (the share of the que
 terms it and its passage hold, each term weighted by its inverse document frequency in this
 corpus), what it adds (terms the question does not have; named entities of the kind asked
 for), and where it stands (passage rank, document lead). The weights that turn them into a
-probability are learned (server/answer_model.py).
+probability are learned (server/answers/model.py).
 """
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from server.answer_types import AnswerType, Entity, SentenceTagger, wanted_labels
+from server.answers.kinds import AnswerType, Entity, SentenceTagger, wanted_labels
+from server.answers.reader import SentenceReader
+from server.answers.reader_inputs import Window
 from server.base.sentences import split_sentences
 from server.document_meta import published_day
 from server.question import QUESTION_STEMS, term_coverages
@@ -45,6 +47,11 @@ ENTITY_FEATURES = (
     "wanted_missing",  # the question asks for a kind the sentence does not state
     "new_entity",  # any entity the question does not name
     "answer_support",  # log(1 + passages read that name the sentence's answer entity)
+)
+# Computed for the same few by the trained reader (a model call over them all).
+READER_FEATURES = (
+    "reader_logit",  # the log-odds that the sentence answers, read with the question
+    "reader_gap",  # to the best sentence read
 )
 _CAPITALISED = re.compile(r"(?<=\s)[A-Z][\w'-]+")
 _DIGIT = re.compile(r"\d")
@@ -199,6 +206,20 @@ def with_entities(
             )
         )
     return result
+
+
+def with_readings(
+    question: str, chosen: list[Candidate], reader: SentenceReader, passages: list[Passage]
+) -> list[Candidate]:
+    """The candidates with what the reader makes of each sentence under its document's
+    title: how likely it answers, and how far it falls behind the best one read."""
+    windows = [Window(c.sentence, passages[c.passage_rank].chunk.title or "") for c in chosen]
+    logits = reader.logits(question, windows) if chosen else []
+    best = max(logits, default=0.0)
+    return [
+        replace(c, features={**c.features, "reader_logit": logit, "reader_gap": logit - best})
+        for c, logit in zip(chosen, logits, strict=True)
+    ]
 
 
 def passage_context(passage: Passage) -> str:

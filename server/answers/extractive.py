@@ -1,7 +1,9 @@
 """The extractive answerer: quotes the retrieved sentences that answer the question.
 
-Each sentence of the passages read is scored by learned weights over what tells an answer
-from its neighbours (server/answer_features.py, server/answer_model.py). The best sentence
+Each sentence of the passages read is ranked by learned weights over what tells an answer
+from its neighbours (server/answers/features.py, server/answers/model.py); the best-ranked
+few are read by the trained reader (server/answers/reader.py) and tagged with their named
+entities, and a second set of weights over all of it decides. The best sentence
 answers when its probability reaches the threshold calibrated for precision; otherwise the
 answer says plainly that the documents do not hold it and offers the closest passages.
 When the question asks for a name, place, number or date that a quoted sentence states, the
@@ -12,9 +14,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from server.answer_features import Candidate, candidates, with_entities
-from server.answer_model import AnswerModels, LogisticModel, shipped_models
-from server.answer_types import (
+from server.answers.features import Candidate, candidates, with_entities, with_readings
+from server.answers.kinds import (
     AnswerType,
     SentenceTagger,
     answer_type,
@@ -22,15 +23,17 @@ from server.answer_types import (
     tagger_installed,
     wanted_labels,
 )
-from server.document_meta import outlet_of, published_of
-from server.models import Answer, AnswerEvent, Citation, CitationsEvent, DeltaEvent, DoneEvent
+from server.answers.model import AnswerModels, LogisticModel, shipped_models
+from server.answers.pieces import answer_events, citation_of
+from server.answers.reader import SentenceReader, shipped_reader
+from server.models import Answer, AnswerEvent
 from server.plaintext import with_short_answer
 from server.prompts import PromptLibrary
 from server.retrieval import Passage, Retrieval
 from server.storage.embeddings import CachedEncoder
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer
-DECIDED_CANDIDATES = 5  # best-ranked candidates whose entities are read before deciding
+DECIDED_CANDIDATES = 5  # best-ranked candidates read (reader, entities) before deciding
 RELATIVE_PROBABILITY = 0.8  # further sentences must be this likely next to the best one
 
 
@@ -39,6 +42,7 @@ class AnswerPolicy:
     passages: int
     max_sentences: int
     threshold: float | None = None  # None: the threshold shipped with the learned model
+    read_sentences: int = DECIDED_CANDIDATES  # best-ranked sentences read before deciding
 
 
 @dataclass(frozen=True)
@@ -64,12 +68,14 @@ class ExtractiveAnswerer:
         policy: AnswerPolicy,
         models: AnswerModels | None = None,
         tagger: Callable[[], SentenceTagger | None] = entity_tagger,
+        reader: Callable[[], SentenceReader] = shipped_reader,
     ) -> None:
         self._encoder = encoder
         self._prompts = prompts
         self._policy = policy
         self._models = models or shipped_models()
         self._tagger = tagger
+        self._reader = reader
 
     @property
     def passages_read(self) -> int:
@@ -91,9 +97,9 @@ class ExtractiveAnswerer:
         yield from answer_events(self.answer(question, standalone, retrieval))
 
     def decide(self, question: str, retrieval: Retrieval, latest: str | None = None) -> Decision:
-        """Every candidate sentence ranked; the best few rescored with their entities when
-        the tagger is installed. `latest` is the question as asked, when `question` joins
-        it to the conversation."""
+        """Every candidate sentence ranked; the best few read by the reader and rescored
+        with their entities when the tagger is installed. `latest` is the question as
+        asked, when `question` joins it to the conversation."""
         kind = answer_type(latest or question)
         found = candidates(
             question,
@@ -107,8 +113,9 @@ class ExtractiveAnswerer:
         tagger = self._tagger()
         if tagger is None or not ranked:
             return Decision(kind, ranked, self._threshold(self._models.rank))
-        best = [s.candidate for s in ranked[:DECIDED_CANDIDATES]]
+        best = [s.candidate for s in ranked[: self._policy.read_sentences]]
         top = with_entities(question, kind, best, tagger, retrieval.passages)
+        top = with_readings(question, top, self._reader(), retrieval.passages)
         return Decision(
             kind, _scored(self._models.answer, top), self._threshold(self._models.answer)
         )
@@ -265,35 +272,3 @@ def short_answer(
     if len(docs) == 1:
         return next(iter(stated))  # one document: its best sentence's value
     return "; ".join(f"{value} [{min(ns)}]" for value, ns in stated.items())
-
-
-def citation_of(n: int, passage: Passage) -> Citation:
-    chunk = passage.chunk
-    return Citation(
-        n=n,
-        doc_id=chunk.doc_id,
-        chunk_id=chunk.chunk_id,
-        source=chunk.source,
-        title=chunk.title,
-        section=chunk.section,
-        page=chunk.page,
-        text=chunk.text,
-        score=round(passage.score, 6),
-        published=published_of(chunk),
-        outlet=outlet_of(chunk),
-    )
-
-
-def answer_events(answer: Answer) -> Iterator[AnswerEvent]:
-    """A finished answer as the events of a stream: citations, pieces of text, the whole."""
-    yield CitationsEvent(answered=answer.answered, citations=answer.citations)
-    for piece in text_pieces(answer.answer):
-        yield DeltaEvent(text=piece)
-    yield DoneEvent(answer=answer)
-
-
-def text_pieces(text: str, words: int = 4) -> Iterator[str]:
-    """The text a few words at a time, spaces kept, so the pieces join back to the text."""
-    tokens = re.findall(r"\S+\s*", text)
-    for start in range(0, len(tokens), words):
-        yield "".join(tokens[start : start + words])

@@ -9,7 +9,7 @@ candidate sentences were tagged before, by any process, never loads spaCy.
 import logging
 from collections.abc import Callable
 
-from server.answer_types import Entity, EntityTagger, entity_tagger, tagger_id, tagger_installed
+from server.answers.kinds import Entity, EntityTagger, entity_tagger, tagger_id, tagger_installed
 from server.errors import StoreUnavailableError
 from server.storage.sentence_vectors import SentenceVectorStore
 

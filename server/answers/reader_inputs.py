@@ -5,14 +5,17 @@ The sentence comes first, so that when the pair is too long for the model, trunc
 cuts the title and never the sentence. Neighbouring sentences are not read: a window
 holding them holds its neighbour's answer too, and a reader trained so put the answer
 sentence of the gold paragraph first for only 549 of 800 validation questions (README,
-"A trained reader, measured and not served"). Uses the `tokenizers` library only.
+"A trained reader"). Uses the `tokenizers` library only.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from tokenizers import Encoding, Tokenizer
+
+if TYPE_CHECKING:  # loaded with the reader, not by commands that answer nothing
+    from tokenizers import Encoding, Tokenizer
 
 MAX_TOKENS = 128  # word pieces of question and window together
 TITLE_SEPARATOR = " [SEP] "  # the tokenizer reads it as its separator token
@@ -44,14 +47,18 @@ class EncodedPairs:
     offsets: list[list[tuple[int, int]]]  # each piece's characters in the window text
 
 
-def load_tokenizer(path: Path) -> Tokenizer:
+def load_tokenizer(path: Path) -> "Tokenizer":
+    from tokenizers import Tokenizer
+
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
     tokenizer.enable_padding()
     return tokenizer
 
 
-def encode_pairs(tokenizer: Tokenizer, questions: list[str], windows: list[Window]) -> EncodedPairs:
+def encode_pairs(
+    tokenizer: "Tokenizer", questions: list[str], windows: list[Window]
+) -> EncodedPairs:
     """One (question, window) pair a row, padded to the longest."""
     encodings = tokenizer.encode_batch(
         [(q, w.text()) for q, w in zip(questions, windows, strict=True)]
@@ -67,7 +74,7 @@ def encode_pairs(tokenizer: Tokenizer, questions: list[str], windows: list[Windo
     )
 
 
-def _sentence_pieces(encoding: Encoding, sentence_chars: int) -> list[bool]:
+def _sentence_pieces(encoding: "Encoding", sentence_chars: int) -> list[bool]:
     return [
         sequence == 1 and end <= sentence_chars and end > start
         for sequence, (start, end) in zip(encoding.sequence_ids, encoding.offsets, strict=True)
