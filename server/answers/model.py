@@ -3,7 +3,8 @@ it states the answer (logistic regression over standardised features).
 
 Two models ship in `answer_model.json`, both retrained by tests/tuning/train_answerer.py
 from the development sets: `rank` reads the features every candidate gets and orders them;
-`answer` adds the named-entity features of the best-ranked few and decides. Each carries
+`answer` adds the named-entity features and the trained reader's figures of the best-ranked
+few and decides. Each carries
 the answer threshold calibrated for precision on the development sets; `answer` is used
 when the entity tagger is installed, `rank` alone otherwise.
 """

@@ -71,7 +71,7 @@ class Question:
     rejection: bool  # asked with the answer's documents left out
     features: list[dict[str, float]]
     labels: list[int]
-    # The texts, for experiments that read them (compare_cross_encoder.py): the question,
+    # The texts, for the reader to read (add_readings): the question,
     # each candidate's sentence and its document's title.
     question: str = ""
     sentences: list[str] = field(default_factory=list)
