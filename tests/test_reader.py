@@ -85,3 +85,9 @@ def test_a_damaged_reader_file_is_a_clear_error(tmp_path: Path, damaged: str) ->
 def test_a_missing_reader_manifest_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ReaderDamagedError, match=r"reader\.json is missing or unreadable"):
         AnswerReader(ReaderFiles(tmp_path))
+
+
+def test_a_question_longer_than_the_reader_reads_is_cut_not_an_error() -> None:
+    question = " ".join(["What did the prime minister say about the summit in Nara"] * 30) + "?"
+    logits = AnswerReader().logits(question, [Window("The summit was held in Nara.", "Summit")])
+    assert len(logits) == 1

@@ -2,7 +2,8 @@
 with where the sentence's pieces lie (only they may hold the short answer).
 
 The sentence comes first, so that when the pair is too long for the model, truncation
-cuts the title and never the sentence. Neighbouring sentences are not read: a window
+cuts the title before the sentence (a question that alone fills them is cut too).
+Neighbouring sentences are not read: a window
 holding them holds its neighbour's answer too, and a reader trained so put the answer
 sentence of the gold paragraph first for only 549 of 800 validation questions (README,
 "A trained reader"). Uses the `tokenizers` library only.
@@ -51,7 +52,8 @@ def load_tokenizer(path: Path) -> "Tokenizer":
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+    # longest_first: a question that alone fills the pieces is cut too (only_second raises)
+    tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
     tokenizer.enable_padding()
     return tokenizer
 
