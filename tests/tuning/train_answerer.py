@@ -260,12 +260,13 @@ def _top_of(q: Question, rank: LogisticModel, read_count: int) -> Question:
     return Question(q.key, q.group, q.answerable, q.rejection, read, [q.labels[i] for i in top])
 
 
-def add_readings(questions: list[Question], folder: Path | None, work: Path) -> None:
+def add_readings(questions: list[Question], folder: Path | None, features_cache: Path) -> None:
     """Every candidate's reader log-odds (`reader_logit`), cached in --work by the graph's
-    checksum: the reader reads each (question, sentence + title) pair once."""
+    checksum and the candidates' cache: the reader reads each pair once."""
     files = ReaderFiles(folder) if folder else ReaderFiles.shipped()
     digest = files.manifest().get("graph_sha256", "none")
-    cache = work / f"readings-{str(digest)[:12]}-alone.json"
+    # beside the candidates' cache and named after it: other settings, other candidates
+    cache = features_cache.with_name(f"readings-{str(digest)[:12]}-{features_cache.name}")
     known: dict[str, list[float]] = json.loads(cache.read_text()) if cache.exists() else {}
     reader = None
     for number, q in enumerate(questions):
@@ -330,9 +331,13 @@ def report(name: str, decided: list[Decided], threshold: float) -> None:
     )
 
 
-def load_or_collect(args: argparse.Namespace, settings: Settings) -> list[Question]:
+def features_cache(args: argparse.Namespace, settings: Settings) -> Path:
     dating = "undated" if args.undated else f"dated-w{args.window_days}"
-    cache = args.work / f"features-p{settings.answer_passages}-{dating}.json"
+    return args.work / f"features-p{settings.answer_passages}-{dating}.json"
+
+
+def load_or_collect(args: argparse.Namespace, settings: Settings) -> list[Question]:
+    cache = features_cache(args, settings)
     if cache.exists() and not args.recollect:
         return [Question(**q) for q in json.loads(cache.read_text())]
     dated, days = not args.undated, args.window_days
@@ -386,7 +391,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     questions = load_or_collect(args, settings)
-    add_readings(questions, args.reader, args.work)
+    if not args.no_reader:
+        add_readings(questions, args.reader, features_cache(args, settings))
     features = ALL_FEATURES if not args.no_reader else RANK_FEATURES + ENTITY_FEATURES
     recipe = Recipe(features, args.read)
     print(
