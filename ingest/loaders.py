@@ -33,24 +33,39 @@ def load_text(path: Path) -> list[SourceDocument]:
 
 
 def load_html(path: Path) -> list[SourceDocument]:
+    return [html_document(read_text(path), str(path))]
+
+
+def html_document(
+    html: str | bytes, source: str, fallback: dict[str, MetadataValue] | None = None
+) -> SourceDocument:
+    """A page's article text as markdown blocks, with its title, publication date, site
+    name, language and canonical URL where the page says them (`fallback` fills the rest)."""
     import trafilatura  # lazy: only HTML needs it
 
-    html = read_text(path)
     markdown = trafilatura.extract(html, output_format="markdown", favor_recall=True)
     if not markdown or not markdown.strip():
         raise LoadError("no article text found in the HTML")
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else _first_heading(markdown)
-    return [
-        new_document(path, str(path), title, list(_markdown_blocks(markdown)), _html_meta(meta))
-    ]
+    metadata = {**(fallback or {}), **_html_meta(meta, html)}
+    return new_document(source, source, title, list(_markdown_blocks(markdown)), metadata)
 
 
-def _html_meta(meta: Any) -> dict[str, MetadataValue]:
-    """The page's publication date and site name (from its meta tags and JSON-LD)."""
-    if meta is None:
-        return {}
-    found = {"published": meta.date, "outlet": meta.sitename}
+_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)", re.I)
+
+
+def _html_meta(meta: Any, html: str | bytes) -> dict[str, MetadataValue]:
+    """The page's publication date, site name, language and canonical URL (from its meta
+    tags and JSON-LD)."""
+    head = (html.encode() if isinstance(html, str) else html)[:65536]
+    language = _LANG.search(head)
+    found = {
+        "published": meta.date if meta is not None else None,
+        "outlet": meta.sitename if meta is not None else None,
+        "url": meta.url if meta is not None else None,
+        "language": language.group(1).decode().lower() if language else None,
+    }
     return {key: str(value) for key, value in found.items() if isinstance(value, str) and value}
 
 

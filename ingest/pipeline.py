@@ -7,14 +7,20 @@ Every file is read before anything is written; what to write is planned in inges
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
 from ingest.chunker import Chunker
 from ingest.file_reading import Chunked, read_file
 from ingest.lock import ingest_lock
+from ingest.near_duplicates import SignatureFile
 from ingest.planning import Plan, Planner
 from ingest.report import IngestReport, Skipped, Warned
+from ingest.syndication import Syndication
+from ingest.web.fetcher import PoliteFetcher
+from ingest.web.reader import WebReader
+from ingest.web.sources import Sources, is_url
 from server.base.documents import Chunk
 from server.base.sentences import split_sentences
 from server.errors import PathNotFoundError
@@ -24,6 +30,21 @@ from server.storage.sentence_vectors import SentenceVectorStore
 from server.storage.store import ChunkStore
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class CopyPolicy:
+    """The files beside the store that syndicated copies and fetches are tracked in."""
+
+    signatures: Path  # ingest/near_duplicates.py
+    fetch_state: Path  # ingest/web/state.py
+    threshold: float  # estimated 5-gram Jaccard similarity from which a text is a copy
+
+
+@dataclass(frozen=True)
+class WebFetch:
+    sources: Sources  # the feeds, pages and bare URLs to read (its paths are read as files)
+    fetcher: PoliteFetcher
 
 
 class IngestPipeline:
@@ -36,6 +57,7 @@ class IngestPipeline:
         batch_size: int,
         sentence_vectors: SentenceVectorStore | None = None,
         lock: Path | None = None,
+        copies: CopyPolicy | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -44,6 +66,7 @@ class IngestPipeline:
         self._batch_size = batch_size
         self._sentence_vectors = sentence_vectors
         self._lock = lock  # the file that keeps a second ingest of this store out (ingest/lock.py)
+        self._copies = copies  # None: near-duplicates are stored as they come
 
     @property
     def store(self) -> ChunkStore:
@@ -54,26 +77,62 @@ class IngestPipeline:
         return self._chunker
 
     def ingest(
-        self, paths: list[Path], prune: bool = False, progress: Progress | None = None
+        self,
+        paths: list[Path],
+        prune: bool = False,
+        progress: Progress | None = None,
+        web: WebFetch | None = None,
     ) -> IngestReport:
         with ingest_lock(self._lock) if self._lock else nullcontext():
-            return self._ingest(paths, prune, progress)
+            return self._ingest(paths, prune, progress, web)
 
-    def _ingest(self, paths: list[Path], prune: bool, progress: Progress | None) -> IngestReport:
+    def _ingest(
+        self, paths: list[Path], prune: bool, progress: Progress | None, web: WebFetch | None
+    ) -> IngestReport:
         files = discover_files(paths)
         vectors_complete = self._sentence_vectors_complete()  # before anything changes
         report = IngestReport()
         reads = self._read_files(files, report, progress)
+        reader = self._web_reader(web)
+        if web is not None and reader is not None:
+            reads.update(reader.read(web.sources, report))
+        syndication = self._syndication()
+        if syndication is not None:
+            reads = syndication.sift(reads)
+            report.near_duplicates = syndication.found
         self._write(Planner(self._store, reads, report).plan(), progress)
         if prune:
-            gone = {s for s in self._store.sources() if not Path(s).exists()}
-            report.removed += self._store.delete_sources(sorted(gone))
+            gone = sorted(s for s in self._store.sources() if not _still_there(s))
+            report.removed += self._store.delete_sources(gone)
+            if syndication is not None:
+                syndication.forget(gone)
+        if syndication is not None:
+            syndication.record()
+        if reader is not None:
+            reader.save_state()
         # BM25 saved first, so a server that sees the new generation finds it in step.
         version = self.sync_lexical_index().version
         self._store.publish(version)
         self._complete_sentence_vectors(vectors_complete, version, progress)
         report.chunks = self._store.count()
         return report
+
+    def _syndication(self) -> Syndication | None:
+        if self._copies is None:
+            return None
+        return Syndication(
+            self._store, SignatureFile(self._copies.signatures), self._copies.threshold
+        )
+
+    def _web_reader(self, web: WebFetch | None) -> WebReader | None:
+        if web is None or self._copies is None:
+            return None
+        signatures = SignatureFile(self._copies.signatures)
+
+        def is_stored(source: str) -> bool:
+            return bool(self._store.chunk_ids_by_document(source)) or signatures.is_copy(source)
+
+        return WebReader(web.fetcher, self._copies.fetch_state, self._chunker, is_stored)
 
     def _read_files(
         self, files: list[Path], report: IngestReport, progress: Progress | None
@@ -161,6 +220,11 @@ def _store_sentences(
     missing = vectors.missing(sentences)
     if missing:
         vectors.put(missing, embedder.encode(missing))
+
+
+def _still_there(source: str) -> bool:
+    """A file that exists, or a URL: a page gone from its feed is still the article."""
+    return is_url(source) or Path(source).exists()
 
 
 def discover_files(paths: Iterable[Path]) -> list[Path]:

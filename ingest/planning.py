@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest.file_reading import Chunked
 from ingest.report import Duplicate, IngestReport
+from ingest.web.sources import is_url
 from server.base.documents import Chunk, SourceDocument
 from server.storage.store import ChunkStore
 
@@ -123,7 +124,9 @@ class Planner:
         and still says it, or was not read (outside the paths given, or skipped) and exists."""
         if holder.source in self._claimants.get(key, set()):
             return True
-        return holder.source not in self._reads and Path(holder.source).exists()
+        return holder.source not in self._reads and (
+            is_url(holder.source) or Path(holder.source).exists()
+        )
 
     def _holders(self, first_ids: list[str]) -> dict[str, _Holder]:
         found: dict[str, _Holder] = {}

@@ -27,6 +27,15 @@ class Duplicate:
     documents: int
 
 
+@dataclass(frozen=True)
+class NearDuplicate:
+    """A document left out because it nearly repeats one the store keeps (ingest/syndication)."""
+
+    path: str
+    of: str
+    similarity: float
+
+
 @dataclass
 class IngestReport:
     added: int = 0
@@ -38,6 +47,10 @@ class IngestReport:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[Warned] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
+    near_duplicates: list[NearDuplicate] = field(default_factory=list)
+    fetched: int = 0  # feeds and pages that sent a body
+    not_modified: int = 0  # feeds and pages that answered 304: nothing new, nothing read
+    entries_unchanged: int = 0  # feed entries stored before and unchanged: not fetched
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)

@@ -37,7 +37,7 @@ def read_bytes(path: Path) -> bytes:
 
 
 def new_document(
-    path: Path,
+    path: Path | str,
     doc_id: str,
     title: str | None,
     blocks: list[Block],

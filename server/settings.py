@@ -244,6 +244,30 @@ class Settings(BaseSettings):
         default="https://slack.com/api/",
         description="Slack Web API base URL (a Slack-compatible gateway, or a test stand-in).",
     )
+    fetch_user_agent: str = Field(
+        default="summit-assistant/0.1 (news reader for a summit assistant)",
+        description="User-Agent of every feed, page and robots.txt request (names the tool).",
+    )
+    fetch_delay_seconds: float = Field(
+        default=1.0, ge=0, description="Least time between two requests to one host."
+    )
+    fetch_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Longest wait for a host to connect or send data."
+    )
+    fetch_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Largest feed or page read (bytes)."
+    )
+    fetch_max_redirects: int = Field(
+        default=5, ge=0, description="Redirects followed before a URL is given up."
+    )
+    near_duplicate_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Estimated word 5-gram Jaccard similarity above which a new article is "
+        "a copy of a stored one, kept once with both outlets (1: only identical texts; "
+        "measured on the news development set, see README).",
+    )
     slack_slash_ephemeral: bool = Field(
         default=True, description="Answer /summit only to the person who asked."
     )

@@ -115,9 +115,10 @@ def write_good_files(folder: Path) -> list[Path]:
 
 def unaccounted(report: IngestReport, stored: set[str], paths: list[Path]) -> list[str]:
     """The files neither stored nor reported: skipped (whole, or a line or page of them), or
-    a copy of another file (two mutants can say the same)."""
+    a copy or near copy of another file (two mutants can say the same)."""
     told = {s.path.split("#")[0].rsplit(":", 1)[0] for s in report.skipped}
     told |= {s.path for s in report.skipped} | {d.path for d in report.duplicates}
+    told |= {n.path for n in report.near_duplicates}
     return [p.name for p in paths if str(p) not in stored | told]
 
 
@@ -177,6 +178,7 @@ def test_summit_ingest_of_mutants_beside_good_files_stores_the_good_ones(
     assert [r.getMessage() for r in caplog.records] == []
     report = json.loads(out)
     told = {s["path"] for s in report["skipped"]} | {d["path"] for d in report["duplicates"]}
+    told |= {n["path"] for n in report["near_duplicates"]}
     stored = open_store(Settings(store=store)).sources()
     assert {str(p) for p in good} <= stored
     assert all(any(t.startswith(str(p)) for t in told | stored) for p in mutants)

@@ -18,43 +18,94 @@ from server.cli.base import (
     user_errors,
 )
 
+SourcesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--sources",
+        metavar="FILE",
+        help="A TOML or YAML file naming feeds, pages and folders to follow.",
+    ),
+]
+
+
+SentenceVectorsOption = Annotated[
+    bool,
+    typer.Option(
+        "--sentence-vectors",
+        help="Also store every chunk's sentence vectors, so answers never encode "
+        "passages (SUMMIT_INGEST_SENTENCE_VECTORS).",
+    ),
+]
+
 
 @app.command()
 def ingest(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(metavar="PATH", help="Files or folders (default: the bundled corpus)."),
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PATH_OR_URL",
+            help="Files, folders, feed or page URLs (default: the bundled corpus).",
+        ),
     ] = None,
+    sources_file: SourcesOption = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Remove documents whose files are gone.")
     ] = False,
-    sentence_vectors: Annotated[
-        bool,
-        typer.Option(
-            "--sentence-vectors",
-            help="Also store every chunk's sentence vectors, so answers never encode "
-            "passages (SUMMIT_INGEST_SENTENCE_VECTORS).",
-        ),
-    ] = False,
+    sentence_vectors: SentenceVectorsOption = False,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load, chunk, embed and store documents.
 
-    Reads .md, .txt, .html, .pdf and .jsonl files; folders are walked recursively."""
+    Reads .md, .txt, .html, .pdf and .jsonl files (folders are walked recursively), RSS and
+    Atom feeds and web pages (fetched politely: robots.txt, a pause per host)."""
     from server.components import ingest as run_ingest
+    from server.components.web import sources_to_follow
 
     settings = load_settings(store)
     if sentence_vectors:
         settings = settings.model_copy(update={"ingest_sentence_vectors": True})
     with user_errors():
-        targets = paths or [settings.corpus_dir]
+        sources = sources_to_follow(targets or [], sources_file, settings.corpus_dir)
         with progress_bar(as_json) as callback:
-            report = run_ingest(settings, targets, prune, callback)
+            report = run_ingest(settings, sources.paths, prune, callback, sources)
     if as_json:
         print(json.dumps(report.as_json()))
     else:
         render.print_ingest_report(out, report)
+
+
+@app.command()
+def watch(
+    sources_file: Annotated[
+        Path, typer.Argument(metavar="SOURCES", help="The sources file to follow (TOML or YAML).")
+    ],
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            min=0,
+            metavar="SECONDS",
+            help="Seconds from one round's start to the next.",
+        ),
+    ] = 900.0,
+    rounds: Annotated[
+        int | None,
+        typer.Option("--rounds", min=1, metavar="N", help="Stop after this many rounds."),
+    ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Follow a sources file: ingest its feeds, pages and folders every --interval seconds.
+
+    One line a round; running servers see new documents without a restart. Ctrl-C stops."""
+    from server.components import watch as run_watch
+    from server.components.web import sources_to_follow
+
+    settings = load_settings(store)
+    with user_errors():
+        sources = sources_to_follow([], sources_file, settings.corpus_dir)
+        run_watch(settings, sources, interval, rounds, render.watch_printer(out, as_json))
 
 
 @app.command()

@@ -5,7 +5,9 @@ file names and messages hold square brackets ([1], [draft]), :emoji: codes and b
 that rich would otherwise read as markup and change.
 """
 
-from collections.abc import Iterable
+import datetime
+import json
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -100,6 +102,8 @@ def print_ingest_report(console: Console, report: "IngestReport") -> None:
         f"{report.unchanged} unchanged, {report.removed} removed{moved}. "
         f"The store holds {report.chunks} passages.",
     )
+    if report.fetched or report.not_modified or report.entries_unchanged:
+        _say(console, web_line(report))
     for copy in report.duplicates:
         count = "1 document" if copy.documents == 1 else f"{copy.documents} documents"
         _say(
@@ -107,10 +111,63 @@ def print_ingest_report(console: Console, report: "IngestReport") -> None:
             ("duplicate", "dim"),
             f" {copy.path}: {count} already stored from {copy.of}, not added again",
         )
+    for near in report.near_duplicates:
+        _say(
+            console,
+            ("copy", "dim"),
+            f" {near.path}: a copy of {near.of} (similarity {near.similarity:.2f}), "
+            "kept once, its outlet recorded",
+        )
     for skipped in report.skipped:
         _say(console, ("skipped", "yellow"), f" {skipped.path}: {skipped.reason}")
     for warned in report.warnings:
         _say(console, ("warning", "dim"), f" {warned.path}: {warned.message}")
+
+
+def web_line(report: "IngestReport") -> str:
+    return (
+        f"Web: {report.fetched} fetched, {report.not_modified} not modified (304), "
+        f"{report.entries_unchanged} feed entries unchanged, {len(report.near_duplicates)} "
+        "syndicated copies."
+    )
+
+
+def watch_printer(
+    console: Console, as_json: bool
+) -> Callable[[int, "IngestReport | None", str | None], None]:
+    """One line a round of `summit watch` (JSON Lines with --json), flushed as it ends."""
+
+    def said(number: int, report: "IngestReport | None", problem: str | None) -> None:
+        moment = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "round": number,
+                        "at": moment,
+                        "problem": problem,
+                        "report": report.as_json() if report else None,
+                    }
+                ),
+                flush=True,
+            )
+        elif report is None:
+            _say(console, f"Round {number} at {moment}: ", ("failed", "red"), f" {problem}")
+        else:
+            _say(console, f"Round {number} at {moment}: {_round_summary(report)}")
+            for skipped in report.skipped:
+                _say(console, ("  skipped", "yellow"), f" {skipped.path}: {skipped.reason}")
+
+    return said
+
+
+def _round_summary(report: "IngestReport") -> str:
+    return (
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged; "
+        f"{report.fetched} fetched, {report.not_modified} not modified, "
+        f"{len(report.near_duplicates)} copies, {len(report.skipped)} failed; "
+        f"{report.chunks} passages."
+    )
 
 
 def print_status(console: Console, status: "StoreStatus") -> None:

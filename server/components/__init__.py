@@ -5,13 +5,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.chunker import Chunker, ChunkingPolicy
-from ingest.pipeline import IngestPipeline, Progress
+from ingest.pipeline import CopyPolicy, IngestPipeline, Progress, WebFetch
 from ingest.report import IngestReport
+from ingest.watching import RoundCallback, follow
+from ingest.web.fetcher import PoliteFetcher
+from ingest.web.sources import Sources
 from server.answers.entities import StoredEntities
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.answers.reader import shipped_reader
 from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model
+from server.components.web import fetch_policy
 from server.condense import ModelCondenser, RuleCondenser
 from server.grounding import CitationVerifier, GroundingPolicy
 from server.indexes import IndexSource
@@ -136,15 +140,37 @@ def build_pipeline(
         settings.ingest_batch_size,
         sentence_vectors,
         layout.ingest_lock,
+        CopyPolicy(layout.signatures, layout.fetch_state, settings.near_duplicate_threshold),
     )
 
 
 def ingest(
-    settings: Settings, paths: list[Path], prune: bool = False, progress: Progress | None = None
+    settings: Settings,
+    paths: list[Path],
+    prune: bool = False,
+    progress: Progress | None = None,
+    web: Sources | None = None,
 ) -> IngestReport:
+    """Files and folders, and the feeds and pages of `web`, into the configured store."""
     store, embedder = open_store(settings), build_embedder(settings)
     pipeline = build_pipeline(settings, store, embedder, ingest_sentence_vectors(settings))
-    return pipeline.ingest(paths, prune, progress)
+    if web is None or not web.web:
+        return pipeline.ingest(paths, prune, progress)
+    with PoliteFetcher(fetch_policy(settings)) as fetcher:
+        return pipeline.ingest(paths, prune, progress, WebFetch(web, fetcher))
+
+
+def watch(
+    settings: Settings,
+    sources: Sources,
+    interval: float,
+    rounds: int | None,
+    on_round: RoundCallback,
+) -> int:
+    """Ingests the sources every `interval` seconds; returns the rounds run."""
+    return follow(
+        lambda: ingest(settings, sources.paths, False, None, sources), interval, rounds, on_round
+    )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Where one store's files live on this machine.
 
 The Chroma collection holds the chunks and their vectors; beside it, under SUMMIT_STORE,
-are the files derived from it: the BM25 index, the sentence vectors answers read, and the
-lock that lets one ingest at a time write. With a Chroma server each process keeps its own
+are the files derived from it: the BM25 index, the sentence vectors answers read, the
+lock that lets one ingest at a time write, and what ingests of feeds keep (near-duplicate
+signatures, fetch validators). With a Chroma server each process keeps its own
 copy of the derived files, named after the server, and rebuilds them when the server's
 collection changed.
 """
@@ -48,6 +49,16 @@ class StoreLayout:
     def ingest_lock(self) -> Path:
         """The file that lets one ingest at a time write to the store."""
         return self.lexical_dir.parent / f"{self.collection}.ingest.lock"
+
+    @property
+    def signatures(self) -> Path:
+        """The articles' near-duplicate signatures and their copies (ingest/near_duplicates.py)."""
+        return self.lexical_dir.parent / f"{self.collection}.copies.sqlite3"
+
+    @property
+    def fetch_state(self) -> Path:
+        """What the last fetches of feeds and pages learnt (ingest/web/state.py)."""
+        return self.lexical_dir.parent / f"{self.collection}.fetch-state.json"
 
     def whole_document_vectors(self, corpus: bytes) -> Path:
         """A retrieval benchmark's whole-document vectors, made once per corpus and model."""

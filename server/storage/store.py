@@ -141,9 +141,16 @@ class ChunkStore:
 
     def relabel(self, moves: Mapping[str, tuple[str, str]]) -> None:
         """Gives chunks a new (doc_id, source): a document found at a new path keeps its
-        vectors. The count of relabellings goes up first: an ingest killed midway then
-        still leaves a version that differs, so its rerun publishes the move."""
-        ids = list(moves)
+        vectors."""
+        self.annotate(
+            {i: {"doc_id": doc_id, "source": source} for i, (doc_id, source) in moves.items()}
+        )
+
+    def annotate(self, labels: Mapping[str, Mapping[str, MetadataValue]]) -> None:
+        """Merges metadata into chunks (their text and vectors stay). The count of
+        relabellings goes up first: an ingest killed midway then still leaves a version that
+        differs, so its rerun publishes the change and running servers read it."""
+        ids = list(labels)
         if not ids:
             return
         relabelled = int(self._recorded().get("relabelled", 0)) + 1
@@ -151,11 +158,8 @@ class ChunkStore:
             self._collection.modify(metadata={**self._recorded(), "relabelled": relabelled})
         for start in range(0, len(ids), _PAGE):
             page = ids[start : start + _PAGE]
-            labels: list[Mapping[str, Any]] = [
-                {"doc_id": moves[i][0], "source": moves[i][1]} for i in page
-            ]
-            with _reaching_store():
-                self._collection.update(ids=page, metadatas=labels)  # merged into the rest
+            with _reaching_store():  # merged into the rest of each chunk's metadata
+                self._collection.update(ids=page, metadatas=[dict(labels[i]) for i in page])
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         ids = list(chunk_ids)
