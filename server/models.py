@@ -5,6 +5,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+class Republished(BaseModel):
+    """Where else a cited article appeared: a syndicated copy, stored once."""
+
+    source: str
+    outlet: str | None = None
+    published: str | None = None
+
+
 class Citation(BaseModel):
     n: int = Field(description="The marker number used as [n] in the answer.")
     doc_id: str
@@ -20,6 +28,11 @@ class Citation(BaseModel):
     )
     outlet: str | None = Field(
         default=None, description="Who published the document, where it says."
+    )
+    also_in: list[Republished] = Field(
+        default_factory=list,
+        description="Other outlets that published the same article (near-identical text), "
+        "with their URLs and dates; it is stored once.",
     )
 
 

@@ -60,10 +60,22 @@ def citation_label(citation: Citation) -> str:
     parts = [
         citation.title or citation.source,
         ", ".join(filter(None, [citation.outlet, citation.published])) or None,
-        citation.section,
+        citation.section if citation.section != citation.title else None,
         f"page {citation.page}" if citation.page else None,
+        also_in_label(citation),
     ]
     return " — ".join(part for part in parts if part)
+
+
+def also_in_label(citation: Citation) -> str | None:
+    """The other outlets of a syndicated article: "also in: Outlet (date), …"."""
+    names = [
+        f"{copy.outlet or copy.source} ({copy.published[:10]})"
+        if copy.published
+        else copy.outlet or copy.source
+        for copy in citation.also_in
+    ]
+    return "also in: " + ", ".join(dict.fromkeys(names)) if names else None
 
 
 def _quote(text: str) -> str:

@@ -71,3 +71,42 @@ def test_an_error_line_keeps_the_message_verbatim() -> None:
     assert buffer.getvalue() == (
         "error: SUMMIT_LLM=openai needs it: pip install 'summit-assistant[openai]'\n"
     )
+
+
+def test_a_syndicated_citation_names_its_other_outlets() -> None:
+    from server.models import Republished
+    from server.plaintext import citation_label
+
+    cited = citation("text").model_copy(
+        update={
+            "title": "Ferry deal",
+            "section": "Ferry deal",  # a page's heading repeats its title: said once
+            "outlet": "Wire",
+            "published": "2026-11-20",
+            "also_in": [
+                Republished(
+                    source="https://daily.example/f",
+                    outlet="Daily",
+                    published="2026-11-21T08:00:00Z",
+                ),
+                Republished(source="https://other.example/f"),
+            ],
+        }
+    )
+    assert citation_label(cited) == (
+        "Ferry deal — Wire, 2026-11-20 — also in: Daily (2026-11-21), https://other.example/f"
+    )
+
+
+def test_also_in_metadata_that_is_not_a_copy_list_reads_as_none() -> None:
+    from server.base.documents import Chunk
+    from server.document_meta import also_in_of
+
+    def chunk(value: str) -> Chunk:
+        return Chunk("c", "d", "s", None, None, None, 0, "t", {"also_in": value})
+
+    good = '[{"source": "https://a.example/x", "outlet": "A", "published": null}]'
+    assert also_in_of(chunk(good)) == [("https://a.example/x", "A", None)]
+    assert [
+        also_in_of(chunk(bad)) for bad in ["not json", '{"source": 1}', '[1, {"outlet": "B"}]']
+    ] == [[], [], []]

@@ -4,8 +4,16 @@ answer as the events of a stream."""
 import re
 from collections.abc import Iterator
 
-from server.document_meta import outlet_of, published_of
-from server.models import Answer, AnswerEvent, Citation, CitationsEvent, DeltaEvent, DoneEvent
+from server.document_meta import also_in_of, outlet_of, published_of
+from server.models import (
+    Answer,
+    AnswerEvent,
+    Citation,
+    CitationsEvent,
+    DeltaEvent,
+    DoneEvent,
+    Republished,
+)
 from server.retrieval import Passage
 
 
@@ -23,6 +31,7 @@ def citation_of(n: int, passage: Passage) -> Citation:
         score=round(passage.score, 6),
         published=published_of(chunk),
         outlet=outlet_of(chunk),
+        also_in=[Republished(source=s, outlet=o, published=p) for s, o, p in also_in_of(chunk)],
     )
 
 

@@ -84,6 +84,15 @@ function calm() {
   return window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 }
 
+// "Outlet (date), …" for the other outlets of a syndicated article, or "" when it has none.
+function alsoIn(citation) {
+  const names = (citation.also_in || []).map((copy) => {
+    const name = copy.outlet || copy.source;
+    return copy.published ? `${name} (${copy.published.slice(0, 10)})` : name;
+  });
+  return [...new Set(names)].join(", ");
+}
+
 function baseName(path) {
   const parts = String(path).split(/[\\/]/);
   return parts[parts.length - 1] || String(path);
@@ -347,6 +356,7 @@ class AssistantTurn {
         : null,
       citation.outlet ? el("span", { class: "cite-outlet" }, ` · ${citation.outlet}`) : null,
       citation.published ? el("span", { class: "cite-published" }, ` · ${citation.published}`) : null,
+      alsoIn(citation) ? el("span", { class: "cite-also-in" }, ` · also in: ${alsoIn(citation)}`) : null,
     );
     const meta = el("dl", { class: "source" });
     const add = (term, value, cls) => {
@@ -356,6 +366,7 @@ class AssistantTurn {
     add("Document", citation.title);
     add("Outlet", citation.outlet);
     add("Published", citation.published);
+    add("Also in", alsoIn(citation), "also-in");
     add("Section", citation.section);
     add("Page", citation.page);
     add("File", citation.source, "source-path");
