@@ -20,6 +20,7 @@ PERMUTATIONS = 128
 SHINGLE_WORDS = 5
 _SCHEME = "affine32"  # datasketch's hashing scheme: signatures saved are read back with it
 _WORD = re.compile(r"\w+")
+_LSH_MARGIN = 0.2
 
 
 def signature(text: str) -> MinHash:
@@ -50,8 +51,10 @@ class CopyFinder:
 
     def __init__(self, threshold: float) -> None:
         self._threshold = threshold
-        # LSH finds candidates fast; each is then checked against the threshold itself.
-        self._lsh = MinHashLSH(threshold=max(threshold, 0.05), num_perm=PERMUTATIONS)
+        # LSH finds candidates fast, tuned below the threshold so that it misses few pairs
+        # near it; each candidate is then checked against the threshold itself.
+        lsh_threshold = max(threshold - _LSH_MARGIN, 0.05)
+        self._lsh = MinHashLSH(threshold=lsh_threshold, num_perm=PERMUTATIONS)
         self._signatures: dict[str, MinHash] = {}
 
     def add(self, source: str, minhash: MinHash) -> None:

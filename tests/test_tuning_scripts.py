@@ -75,3 +75,18 @@ def test_the_sentences_read_by_default_are_the_served_number(trainer: ModuleType
     from server.settings import Settings
 
     assert trainer.Recipe().read == Settings().answer_read_sentences
+
+
+def test_the_near_duplicate_count_keeps_out_copies_in_corpus_order() -> None:
+    measure = _module("measure_near_duplicates")
+    story = " ".join(f"word{i} said{i % 7}" for i in range(200))
+    other = " ".join(f"item{i} told{i % 5}" for i in range(200))
+    articles = [
+        {"_id": "a", "text": story},
+        {"_id": "b", "text": other},
+        {"_id": "c", "text": "Reprinted. " + story},  # a copy of a
+        {"_id": "d", "text": story + " Updated."},  # a copy of a, not of its copy c
+    ]
+    pairs = measure.similar_pairs(measure.signatures(articles), 0.2)
+    assert measure.kept_out(pairs, 0.8, len(articles)) == {2: 0, 3: 0}
+    assert measure.finder_kept_out(articles, 0.8) == 2
