@@ -63,6 +63,7 @@ class PoliteFetcher:
         )
         self._last_request: dict[str, float] = {}  # host: when it was last asked
         self._robots: dict[str, Protego | None] = {}  # origin: its rules (None: allow all)
+        self._unavailable: dict[str, FetchError] = {}  # origin: why its robots.txt failed
         self.requests = 0
 
     def close(self) -> None:
@@ -88,8 +89,14 @@ class PoliteFetcher:
 
     def _allowed(self, parsed: urllib.parse.SplitResult, url: str) -> bool:
         origin = f"{parsed.scheme}://{parsed.netloc}"
+        if origin in self._unavailable:  # asked once this run: not asked again
+            raise self._unavailable[origin]
         if origin not in self._robots:
-            self._robots[origin] = self._read_robots(origin)
+            try:
+                self._robots[origin] = self._read_robots(origin)
+            except FetchError as exc:
+                self._unavailable[origin] = exc
+                raise
         rules = self._robots[origin]
         return rules is None or bool(rules.can_fetch(url, self._policy.user_agent))
 
@@ -102,8 +109,7 @@ class PoliteFetcher:
             if 400 <= exc.status < 500:
                 return None
             raise FetchError(f"robots.txt unavailable (HTTP {exc.status})") from exc
-        except FetchError as exc:
-            raise FetchError(f"robots.txt unavailable ({exc})") from exc
+        # Any other failure (no connection, a timeout) is the host's and says so as it is.
         return Protego.parse((got.body or b"").decode("utf-8", errors="replace"))
 
     def _get(self, url: str, headers: dict[str, str], max_bytes: int) -> Fetched:
