@@ -7,6 +7,7 @@ from typing import Protocol
 from server.condense import RuleCondenser
 from server.document_dates import EVERY_DOCUMENT, Scope
 from server.errors import EmptyQuestionError, InvalidInputError
+from server.headlines import Headline, LatestHeadlines
 from server.models import (
     Answer,
     AnswerEvent,
@@ -64,6 +65,7 @@ class Assistant:
         self._status = status
         self._max_chars = max_question_chars
         self._max_history = max_history_turns
+        self._headlines = LatestHeadlines()
 
     def ask(
         self, question: str, history: Sequence[Turn] = (), scope: Scope = EVERY_DOCUMENT
@@ -104,6 +106,10 @@ class Assistant:
             for p in passages
         ]
         return SearchResponse(query=query, results=results)
+
+    def headlines(self, n: int) -> list[Headline]:
+        """The titles of the `n` most recently published documents, newest first."""
+        return self._headlines.latest(self._retriever.store, n)
 
     def refresh(self) -> bool:
         """Picks up documents another process ingested; True if anything changed."""

@@ -272,6 +272,12 @@ class Settings(BaseSettings):
     slack_slash_ephemeral: bool = Field(
         default=True, description="Answer /summit only to the person who asked."
     )
+    feedback_keep_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days an answer given in Slack is kept for a 👍/👎 to find it (rated "
+        "answers are kept: `summit feedback` lists them).",
+    )
 
     @model_validator(mode="after")
     def _model_named_when_used(self) -> "Settings":

@@ -7,10 +7,16 @@ slash command response URLs), and keeps the messages of each channel so
 `conversations.replies` returns a thread's seeded messages together with the replies the
 bot posted into it, oldest first and cursor-paginated by `limit` as Slack does.
 
+Streamed messages (chat.startStream, appendStream, stopStream) accumulate their markdown
+text; once stopped, the message's blocks are that text as a `markdown` block followed by
+the blocks stopStream gave. `FakeSlack(stream_error="unknown_method")` stands for a
+workspace that cannot stream: startStream fails with that error.
+
     with FakeSlack() as fake:
         client = WebClient(token=fake.token, base_url=fake.api_url)
         ...
         [reply] = fake.wait_for("chat.postMessage", channel="C1")
+        [answer] = fake.wait_for_replies("C1", thread_ts)  # posted whole or streamed
 """
 
 import contextlib
@@ -38,8 +44,10 @@ _MAX_BLOCKS = 50
 _MAX_BLOCK_TEXT = 3000
 _MAX_CONTEXT_ELEMENTS = 10
 _BLOCK_TYPES = frozenset(
-    "actions context divider file header image input markdown rich_text section video".split()
+    "actions context context_actions divider file header image input markdown rich_text "
+    "section video".split()
 )
+_STREAM_ERRORS = {"append": "message_not_in_streaming_state", "gone": "message_not_found"}
 
 Message = dict[str, Any]
 Reply = dict[str, Any]
@@ -68,8 +76,9 @@ class SlackCall:
 class FakeSlack:
     """The fake Web API at `api_url` (`http://127.0.0.1:<port>/api/`), served in a thread."""
 
-    def __init__(self, token: str = BOT_TOKEN) -> None:
+    def __init__(self, token: str = BOT_TOKEN, stream_error: str | None = None) -> None:
         self.token = token
+        self.stream_error = stream_error  # what chat.startStream fails with, if it fails
         self._lock = threading.Condition()
         self._calls: list[SlackCall] = []
         self._messages: dict[str, list[Message]] = {}  # channel -> messages
@@ -86,12 +95,22 @@ class FakeSlack:
         )
         self._methods: dict[str, Callable[[dict[str, Any]], Reply]] = {
             "auth.test": self._auth_test,
-            "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "conversations.replies": self._replies,
             "apps.connections.open": self._connections_open,
+            "assistant.threads.setStatus": self._pane_call,
+            "assistant.threads.setTitle": self._pane_call,
+            "assistant.threads.setSuggestedPrompts": self._suggested_prompts,
+        }
+        # the methods that finish a reply learn which call did (its `seq`)
+        self._finishing: dict[str, Callable[[dict[str, Any], int], Reply]] = {
+            "chat.postMessage": self._post_message,
+            "chat.startStream": self._start_stream,
+            "chat.appendStream": self._append_stream,
+            "chat.stopStream": self._stop_stream,
+            "chat.update": self._update,
         }
 
     # ------------------------------------------------------------ lifecycle
@@ -173,6 +192,35 @@ class FakeSlack:
                     )
                 self._lock.wait(min(remaining, 0.5))
 
+    def bot_replies(self, channel: str, thread_ts: str | None = None) -> list[Message]:
+        """The bot's finished replies (posted, or streamed and stopped), in the order they
+        were finished; `done_seq` is the seq of the call that finished each."""
+        with self._lock:
+            found = [
+                dict(m)
+                for m in self._messages.get(channel, [])
+                if m.get("bot_id") == BOT_ID and "done_seq" in m
+                if thread_ts is None or m.get("thread_ts") == thread_ts
+            ]
+        return sorted(found, key=lambda m: int(m["done_seq"]))
+
+    def wait_for_replies(
+        self, channel: str, thread_ts: str | None = None, count: int = 1, timeout: float = 60.0
+    ) -> list[Message]:
+        """Waits until the bot has finished `count` replies there; returns them all."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(found := self.bot_replies(channel, thread_ts)) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    recorded = "\n".join(str(c) for c in self._calls[-30:]) or "(none)"
+                    raise AssertionError(
+                        f"waited {timeout:.0f} s for {count} replies in {channel} "
+                        f"{thread_ts}, found {len(found)}; the latest calls:\n{recorded}"
+                    )
+                self._lock.wait(min(remaining, 0.5))
+            return found
+
     def wait_quiet(self, idle: float = 0.5, timeout: float = 30.0) -> None:
         """Waits until no request has arrived for `idle` seconds: work still running in
         the bot (a reply that should not come) shows up before this returns."""
@@ -213,21 +261,24 @@ class FakeSlack:
             self._record(split.path, params, headers, split.path)
             return 404, {"ok": False, "error": "not_found"}
         method = split.path.removeprefix("/api/")
-        self._record(method, params, headers, split.path)
-        handler = self._methods.get(method)
-        if handler is None:
+        seq = self._record(method, params, headers, split.path)
+        if method not in self._methods and method not in self._finishing:
             return 200, {"ok": False, "error": "unknown_method"}
         if method != "apps.connections.open" and _token(headers, params) != self.token:
             return 200, {"ok": False, "error": "invalid_auth"}
-        return 200, handler(params)
+        if method in self._finishing:
+            return 200, self._finishing[method](params, seq)
+        return 200, self._methods[method](params)
 
     def _record(
         self, method: str, params: dict[str, Any], headers: dict[str, str], path: str
-    ) -> None:
+    ) -> int:
         with self._lock:
-            self._calls.append(SlackCall(len(self._calls) + 1, method, params, headers, path))
+            seq = len(self._calls) + 1
+            self._calls.append(SlackCall(seq, method, params, headers, path))
             self._last_call_at = time.monotonic()
             self._lock.notify_all()
+            return seq
 
     # ------------------------------------------------------------ the methods
 
@@ -243,7 +294,7 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
-    def _post_message(self, params: dict[str, Any]) -> Reply:
+    def _post_message(self, params: dict[str, Any], seq: int) -> Reply:
         channel = params.get("channel")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
@@ -253,21 +304,97 @@ class FakeSlack:
             return {"ok": False, "error": "msg_too_long"}
         if errors := block_errors(params.get("blocks")):
             return {"ok": False, "error": "invalid_blocks", "errors": errors}
-        message: Message = {
-            "type": "message",
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "app_id": APP_ID,
-            "team": TEAM_ID,
-            "text": params.get("text", ""),
-            "ts": self.new_ts(),
-        }
+        message = self._bot_message(params.get("text", ""), done_seq=seq)
         for name in ("blocks", "attachments", "thread_ts", "metadata"):
             if params.get(name):
                 message[name] = params[name]
         with self._lock:
             self._messages.setdefault(str(channel), []).append(message)
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _bot_message(self, text: str, done_seq: int | None) -> Message:
+        message: Message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "text": text,
+            "ts": self.new_ts(),
+        }
+        if done_seq is not None:
+            message["done_seq"] = done_seq  # the fake's own: which call finished the reply
+        return message
+
+    def _start_stream(self, params: dict[str, Any], _: int) -> Reply:
+        """A streamed reply begins: in a thread, and to a named person outside DMs."""
+        channel, thread_ts = params.get("channel"), params.get("thread_ts")
+        if self.stream_error:
+            return {"ok": False, "error": self.stream_error}
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not thread_ts:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not str(channel).startswith("D") and not (
+            params.get("recipient_team_id") and params.get("recipient_user_id")
+        ):
+            return {"ok": False, "error": "missing_recipient_user_id"}
+        message = self._bot_message(_chunk_text(params), done_seq=None)
+        message.update(thread_ts=thread_ts, streaming=True)
+        with self._lock:
+            self._messages.setdefault(str(channel), []).append(message)
+        return {"ok": True, "channel": channel, "ts": message["ts"]}
+
+    def _append_stream(self, params: dict[str, Any], _: int) -> Reply:
+        with self._lock:
+            message = self._streaming_message(params)
+            if message is None:
+                return {"ok": False, "error": _STREAM_ERRORS["append"]}
+            message["text"] += _chunk_text(params)
+        return {"ok": True, "channel": params["channel"], "ts": message["ts"]}
+
+    def _stop_stream(self, params: dict[str, Any], seq: int) -> Reply:
+        if errors := block_errors(params.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks", "errors": errors}
+        with self._lock:
+            message = self._streaming_message(params)
+            if message is None:
+                return {"ok": False, "error": _STREAM_ERRORS["append"]}
+            message["text"] += _chunk_text(params)
+            markdown = {"type": "markdown", "text": message["text"]}
+            message.update(blocks=[markdown, *(params.get("blocks") or [])], done_seq=seq)
+            message["streaming"] = False
+        return {"ok": True, "channel": params["channel"], "ts": message["ts"], "message": message}
+
+    def _streaming_message(self, params: dict[str, Any]) -> Message | None:
+        for message in self._messages.get(str(params.get("channel")), []):
+            if message["ts"] == params.get("ts") and message.get("streaming"):
+                return message
+        return None
+
+    def _update(self, params: dict[str, Any], seq: int) -> Reply:
+        if errors := block_errors(params.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks", "errors": errors}
+        with self._lock:
+            for message in self._messages.get(str(params.get("channel")), []):
+                if message["ts"] == params.get("ts") and message.get("bot_id") == BOT_ID:
+                    message.update(text=params.get("text", ""), done_seq=seq, streaming=False)
+                    message["blocks"] = params.get("blocks") or []
+                    return {"ok": True, "channel": params["channel"], "ts": message["ts"]}
+        return {"ok": False, "error": _STREAM_ERRORS["gone"]}
+
+    def _pane_call(self, params: dict[str, Any]) -> Reply:
+        if not params.get("channel_id") or not params.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
+    def _suggested_prompts(self, params: dict[str, Any]) -> Reply:
+        prompts = params.get("prompts")
+        if not isinstance(prompts, list) or not 0 < len(prompts) <= 4:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not all(isinstance(p, dict) and p.get("title") and p.get("message") for p in prompts):
+            return {"ok": False, "error": "invalid_arguments"}
+        return self._pane_call(params)
 
     def _post_ephemeral(self, params: dict[str, Any]) -> Reply:
         if not params.get("channel") or not params.get("user"):
@@ -347,6 +474,33 @@ def block_errors(blocks: Any) -> list[str]:
                 for j, element in enumerate(elements):
                     if not (isinstance(element, dict) and element.get("type") == "image"):
                         errors += _text_errors(element, f"{where}/elements/{j}")
+        elif block["type"] == "context_actions":
+            errors += _context_actions_errors(block, where)
+    return errors
+
+
+def _context_actions_errors(block: dict[str, Any], where: str) -> list[str]:
+    """Feedback buttons: a positive and a negative button, each with text and a value."""
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not 0 < len(elements) <= 5:
+        return [f"must hold 1 to 5 elements [json-pointer:{where}/elements]"]
+    errors = []
+    for j, element in enumerate(elements):
+        at = f"{where}/elements/{j}"
+        if not isinstance(element, dict) or element.get("type") not in (
+            "feedback_buttons",
+            "icon_button",
+        ):
+            errors.append(f"unsupported type [json-pointer:{at}/type]")
+            continue
+        for side in (
+            ("positive_button", "negative_button") if element["type"] == "feedback_buttons" else ()
+        ):
+            button = element.get(side)
+            if not isinstance(button, dict) or not button.get("value"):
+                errors.append(f"must provide a value [json-pointer:{at}/{side}]")
+            else:
+                errors += _text_errors(button.get("text"), f"{at}/{side}/text")
     return errors
 
 
@@ -364,6 +518,17 @@ def _text_errors(text: Any, where: str) -> list[str]:
 def _thread_messages(messages: list[Message], thread_ts: str) -> list[Message]:
     found = [m for m in messages if thread_ts in (m.get("ts"), m.get("thread_ts"))]
     return sorted(found, key=lambda m: _ts_key(str(m["ts"])))
+
+
+def _chunk_text(params: dict[str, Any]) -> str:
+    """The markdown a stream call carries (as `chunks`, or the older `markdown_text`)."""
+    chunks = params.get("chunks") or []
+    text = "".join(
+        str(c.get("text", ""))
+        for c in chunks
+        if isinstance(c, dict) and c.get("type") == "markdown_text"
+    )
+    return text + str(params.get("markdown_text") or "")
 
 
 def _ts_key(ts: str) -> tuple[int, int]:

@@ -36,6 +36,7 @@ from tests.fake_slack import (
     RESPONSE_URL_METHOD,
     TEAM_ID,
     FakeSlack,
+    Message,
     SlackCall,
 )
 from tests.servers import running_server
@@ -135,14 +136,14 @@ def block_texts(value: Any) -> list[str]:
     return found
 
 
-def answer_text(reply: SlackCall) -> str:
+def answer_text(reply: SlackCall | Message) -> str:
     """The answer alone: the first block (the fallback text also quotes the sources)."""
     texts = block_texts(reply.get("blocks"))
     assert texts, reply
     return texts[0]
 
 
-def assert_cited_reply(reply: SlackCall, *words: str) -> None:
+def assert_cited_reply(reply: Message, *words: str) -> None:
     """An answer naming `words`, with [1], whose blocks list its sources after it."""
     text, blocks = reply.get("text"), reply.get("blocks")
     assert isinstance(text, str) and isinstance(blocks, list), reply
@@ -241,16 +242,15 @@ class SlackSender:
         return self.post(body.encode(), "application/x-www-form-urlencoded")
 
 
-def replies(fake: FakeSlack, channel: str, thread_ts: str | None = None) -> list[SlackCall]:
-    where = {"channel": channel} | ({"thread_ts": thread_ts} if thread_ts else {})
-    return fake.calls("chat.postMessage", **where)
+def replies(fake: FakeSlack, channel: str, thread_ts: str | None = None) -> list[Message]:
+    """The bot's finished replies there: streamed and stopped, or posted whole."""
+    return fake.bot_replies(channel, thread_ts)
 
 
-def wait_reply(fake: FakeSlack, event: dict[str, Any], count: int = 1) -> SlackCall:
-    """The `count`-th reply in the thread of `event`, once it has been posted."""
+def wait_reply(fake: FakeSlack, event: dict[str, Any], count: int = 1) -> Message:
+    """The `count`-th reply in the thread of `event`, once it is finished."""
     thread_ts = event.get("thread_ts") or event["ts"]
-    posted = fake.wait_for("chat.postMessage", count, channel=event["channel"], thread_ts=thread_ts)
-    return posted[count - 1]
+    return fake.wait_for_replies(event["channel"], thread_ts, count)[count - 1]
 
 
 def settle(fake: FakeSlack, event: dict[str, Any]) -> None:
@@ -299,7 +299,7 @@ def test_a_mention_is_answered_in_its_thread_with_sources(
     [added] = fake.calls("reactions.add", channel=channel, timestamp=event["ts"])
     [removed] = fake.calls("reactions.remove", channel=channel, timestamp=event["ts"])
     assert added.get("name") == removed.get("name") == WORKING
-    assert added.seq < reply.seq < removed.seq
+    assert added.seq < reply["done_seq"] < removed.seq
     assert fake.reactions(channel, event["ts"]) == set()
     # the bot learnt who it is from the fake (auth.test with its token): nothing left loopback
     assert any(c.headers.get("authorization") == f"Bearer {BOT_TOKEN}" for c in fake.calls())
@@ -537,6 +537,7 @@ def test_the_slash_command_is_acked_then_answered_at_its_response_url(
     assert "Nara" in answer_text(answer) and "[1]" in answer.get("text")
     assert any("Sources" in t for t in block_texts(answer.get("blocks")))
     assert fake.calls("chat.postMessage", channel=form["channel_id"]) == []
+    assert fake.calls("chat.startStream", channel=form["channel_id"]) == []
 
 
 def test_an_unsigned_slash_command_is_refused(slack: SlackSender, fake: FakeSlack) -> None:
@@ -630,6 +631,10 @@ class HeldBack:
     def ask(self, question: str, history: Any = ()) -> Any:
         assert self.released.wait(120), "the test never released the answer"
         return self._assistant.ask(question, history)
+
+    def ask_stream(self, question: str, history: Any = ()) -> Any:
+        assert self.released.wait(120), "the test never released the answer"
+        return self._assistant.ask_stream(question, history)
 
 
 def test_an_event_is_acknowledged_before_its_answer_is_written(

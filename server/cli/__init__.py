@@ -2,14 +2,14 @@
 
 `summit` is `main` here; each module registers its commands on the one typer app
 (server/cli/base.py): documents (ingest, status, model export), questions (ask, search,
-chat), serving (serve, slack), evaluation (eval qa, eval retrieval). render prints what
-the core returns; chat is the interactive prompt.
+chat), serving (serve, slack), evaluation (eval qa, eval retrieval), feedback (the ratings
+given in Slack). render prints what the core returns; chat is the interactive prompt.
 """
 
 import os
 import sys
 
-from server.cli import documents, evaluation, questions, render, serving  # noqa: F401  (registers)
+from server.cli import documents, evaluation, feedback, questions, render, serving  # noqa: F401
 from server.cli.base import app, err
 
 __all__ = ["app", "main"]

@@ -14,8 +14,11 @@ from rich.console import Console
 from rich.text import Text
 
 if TYPE_CHECKING:  # importing these pulls in the model and store libraries
+    from pathlib import Path
+
     from ingest.report import IngestReport
     from server.evaluation import QAOutcome, QAReport, Rate
+    from server.feedback import Rated
     from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
     from server.retrieval_eval import RetrievalReport
 
@@ -175,6 +178,28 @@ def print_status(console: Console, status: "StoreStatus") -> None:
     _say(console, f"Documents:       {status.documents}")
     _say(console, f"Passages:        {status.chunks}")
     _say(console, f"Embedding model: {status.embedding_model}")
+
+
+def print_feedback(console: Console, ratings: "list[Rated]", exported: "Path | None") -> None:
+    """One block per rating: when, by whom, the question, the answer's first line, sources."""
+    from server.plaintext import citation_label
+
+    if not ratings:
+        _say(console, "No answer has been rated yet.")
+    for rated in ratings:
+        mark = "👍" if rated.rating == "up" else "👎"
+        _say(console, f"{mark} {rated.rated_at}  {rated.user}  ({rated.place})")
+        _say(console, f"   Q: {rated.answer.question}")
+        _say(console, f"   A: {_first_line(rated.answer.answer)}")
+        for citation in rated.answer.citations:
+            _say(console, f"   [{citation.n}] {citation_label(citation)}")
+    if exported is not None:
+        _say(console, f"Wrote {len(ratings)} question(s) to {exported}: fill in their answers.")
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def print_qa_report(console: Console, report: "QAReport") -> None:

@@ -17,6 +17,7 @@ from server.assistant import Answerer, Assistant, Condenser
 from server.chat_models import ReplyStream, build_chat_model
 from server.components.web import fetch_policy
 from server.condense import ModelCondenser, RuleCondenser
+from server.feedback import FeedbackStore
 from server.grounding import CitationVerifier, GroundingPolicy
 from server.indexes import IndexSource
 from server.llm_answering import LlmAnswerer
@@ -94,6 +95,11 @@ def store_layout(settings: Settings) -> StoreLayout:
     return StoreLayout(
         settings.store, settings.collection, model_label(settings.embedding_model), server
     )
+
+
+def feedback_store(settings: Settings) -> FeedbackStore:
+    """The answers given and the ratings people gave them, beside the store's files."""
+    return FeedbackStore(store_layout(settings).feedback, settings.feedback_keep_days)
 
 
 def index_source(settings: Settings) -> IndexSource:

@@ -1,5 +1,6 @@
 """An answer as a Slack message: mrkdwn text with [n] markers, a Sources section in Block
-Kit, and a plain-text fallback for notifications."""
+Kit, 👍/👎 buttons, and a plain-text fallback for notifications. A streamed answer's text
+is streamed; the blocks after it close the message."""
 
 from typing import Any
 
@@ -23,14 +24,45 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def answer_message(answer: Answer) -> dict[str, Any]:
-    """`text` and `blocks` for chat.postMessage or a response_url."""
-    blocks: list[dict[str, Any]] = [_section(_answer_text(answer))]
-    blocks += [_context(f"_{escape(note)}_") for note in check_notes(answer)]
+FEEDBACK_ACTION = "summit_feedback"  # the action id of the 👍/👎 buttons
+Block = dict[str, Any]
+
+
+def answer_message(answer: Answer, answer_id: str | None = None) -> dict[str, Any]:
+    """`text` and `blocks` for chat.postMessage or a response_url; with the id the answer
+    is kept under, its 👍/👎 buttons."""
+    blocks = [_section(_answer_text(answer)), *closing_blocks(answer, answer_id)]
+    return {"text": _shorten(answer_as_text(answer), _FALLBACK_CHARS), "blocks": blocks}
+
+
+def closing_blocks(answer: Answer, answer_id: str | None) -> list[Block]:
+    """What follows the answer's text: the checks' notes, the sources, the buttons."""
+    blocks = [_context(f"_{escape(note)}_") for note in check_notes(answer)]
     if answer.citations:
         blocks += [{"type": "divider"}, _context(f"*{sources_heading(answer)}*")]
         blocks += [_section(_citation_text(c)) for c in answer.citations]
-    return {"text": _shorten(answer_as_text(answer), _FALLBACK_CHARS), "blocks": blocks}
+    if answer_id is not None:
+        blocks.append(feedback_block(answer_id))
+    return blocks
+
+
+def feedback_block(answer_id: str) -> Block:
+    """Slack's feedback buttons; each carries the rating and the kept answer's id."""
+    buttons = {
+        "type": "feedback_buttons",
+        "action_id": FEEDBACK_ACTION,
+        "positive_button": _feedback_button("👍", "Mark this answer as right", f"up:{answer_id}"),
+        "negative_button": _feedback_button("👎", "Mark this answer as wrong", f"down:{answer_id}"),
+    }
+    return {"type": "context_actions", "elements": [buttons]}
+
+
+def _feedback_button(emoji: str, label: str, value: str) -> dict[str, Any]:
+    return {
+        "text": {"type": "plain_text", "text": emoji},
+        "accessibility_label": label,
+        "value": value,
+    }
 
 
 def _answer_text(answer: Answer) -> str:

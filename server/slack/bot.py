@@ -3,11 +3,13 @@
 A listener parses the Slack event, calls the core, formats the reply. Events are
 acknowledged before the answer is computed (slack-bolt runs event listeners after the ack;
 the slash command answers through a lazy listener), so slow answers never make Slack retry.
+Mentions, DMs and the assistant pane get the answer streamed into their thread
+(server/slack/streaming.py); every answer carries 👍/👎 buttons, recorded with it.
 """
 
+import itertools
 import logging
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -16,29 +18,37 @@ from slack_sdk.errors import SlackApiError
 
 from server.assistant import Assistant
 from server.errors import InvalidInputError, NotReadyError, UnavailableError
-from server.models import Turn
-from server.plaintext import answer_of_reply
+from server.feedback import FeedbackStore, FeedbackStoreError
+from server.models import Answer, Turn
 from server.settings import Settings
-from server.slack.blocks import answer_message, notice_message
+from server.slack.blocks import FEEDBACK_ACTION, answer_message, closing_blocks, notice_message
 from server.slack.deliveries import SeenEvents
+from server.slack.pane import PaneGreeter, assistant_pane, set_title, show_status
+from server.slack.ratings import FeedbackButtons
+from server.slack.streaming import Finished, StreamedReply, Thread, post_message
+from server.slack.threads import not_for_us, question_of, thread_history
 
 log = logging.getLogger(__name__)
 AssistantProvider = Callable[[], Assistant]
 Json = dict[str, Any]  # a Slack event, request body or listener context, as bolt gives it
 
 WORKING_REACTION = "hourglass_flowing_sand"
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_THREAD_TURNS = 20  # earlier messages of a thread a follow-up draws on
-_PAGE_SIZE = 100  # Slack may return fewer a page
-_MAX_PAGES = 50  # bounds the reading of an enormous thread
-_PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+SEARCHING = "Searching {documents:,} documents…"
 USAGE = "Ask me about the summit documents, for example: /summit Where was the summit held?"
 STARTING = "I'm still starting up; please ask again in a minute."
 UNAVAILABLE = "Sorry, I can't reach the documents right now; please try again later."
 FAILED = "Sorry, something went wrong while answering; it has been logged. Please try again."
 
 
-def create_slack_app(settings: Settings, assistant_provider: AssistantProvider) -> App:
+def create_slack_app(
+    settings: Settings, assistant_provider: AssistantProvider, feedback: FeedbackStore | None = None
+) -> App:
+    """The bot; answers and their ratings are kept in `feedback` (by default beside the
+    store, server/feedback.py)."""
+    if feedback is None:
+        from server.components import feedback_store
+
+        feedback = feedback_store(settings)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = settings.slack_signing_secret
     app = App(
@@ -48,20 +58,37 @@ def create_slack_app(settings: Settings, assistant_provider: AssistantProvider) 
         request_verification_enabled=secret is not None,
         token_verification_enabled=False,  # auth.test on the first event, not at start-up
     )
-    register_listeners(app, SlackResponder(assistant_provider, settings.slack_slash_ephemeral))
+    responder = SlackResponder(assistant_provider, settings.slack_slash_ephemeral, feedback)
+    register_listeners(app, responder, assistant_provider, FeedbackButtons(feedback))
     return app
 
 
-def register_listeners(app: App, responder: "SlackResponder") -> None:
+def register_listeners(
+    app: App,
+    responder: "SlackResponder",
+    assistant_provider: AssistantProvider,
+    buttons: FeedbackButtons,
+) -> None:
+    greeter = PaneGreeter(assistant_provider)
+    app.assistant(assistant_pane(greeter, responder.on_pane_message, _context_not_needed))
     app.event("app_mention")(responder.on_mention)
     app.event("message")(responder.on_message)
     app.command("/summit")(ack=responder.ack_command, lazy=[responder.answer_command])
+    app.action(FEEDBACK_ACTION)(buttons.on_click)
+
+
+def _context_not_needed() -> None:
+    """The channel a pane was opened beside does not change what the documents say
+    (bolt's default would store it in the thread's first message)."""
 
 
 class SlackResponder:
-    def __init__(self, assistant_provider: AssistantProvider, slash_ephemeral: bool) -> None:
+    def __init__(
+        self, assistant_provider: AssistantProvider, slash_ephemeral: bool, feedback: FeedbackStore
+    ) -> None:
         self._assistant = assistant_provider
         self._slash_ephemeral = slash_ephemeral
+        self._feedback = feedback
         self._seen = SeenEvents()
 
     # Bolt passes a listener what its parameter names ask for (event, body, client, context).
@@ -74,6 +101,9 @@ class SlackResponder:
         if event.get("channel_type") == "im":
             self._reply_in_thread(event, body, client, context.get("bot_user_id"))
 
+    def on_pane_message(self, event: Json, body: Json, client: WebClient, context: Json) -> None:
+        self._reply_in_thread(event, body, client, context.get("bot_user_id"), pane=True)
+
     def ack_command(self, ack: Ack, command: dict[str, Any]) -> None:
         if command.get("text", "").strip():
             ack(text="Looking that up…", response_type="ephemeral")
@@ -84,112 +114,101 @@ class SlackResponder:
         question = command.get("text", "").strip()
         if not question:
             return
+        place = f"{command.get('team_id')}/{command.get('channel_id')}"
+        try:
+            answer = self._assistant().ask(question)
+            message = answer_message(answer, self._keep(answer, place))
+        except Exception as exc:  # the user gets a polite notice; the log gets the cause
+            message = notice_message(_notice(exc))
         response_type = "ephemeral" if self._slash_ephemeral else "in_channel"
-        respond(response_type=response_type, replace_original=True, **self._answer(question, []))
+        respond(response_type=response_type, replace_original=True, **message)
 
     def _reply_in_thread(
         self,
-        event: dict[str, Any],
-        body: dict[str, Any],
+        event: Json,
+        body: Json,
         client: WebClient,
         bot_user_id: str | None,
+        pane: bool = False,
     ) -> None:
-        if _not_for_us(event, bot_user_id):
+        if not_for_us(event, bot_user_id):
             return
         channel, ts = event["channel"], event["ts"]
         if not self._seen.first_time([str(body.get("event_id") or ""), f"{channel}:{ts}"]):
             return  # a retry or a duplicate delivery of an event already answered
-        thread_ts = event.get("thread_ts") or ts
-        _react(client.reactions_add, channel, ts)
+        team = event.get("team") or body.get("team_id")
+        thread = Thread(channel, event.get("thread_ts") or ts, team, event.get("user"))
+        working = self._show_working(client, thread, ts, pane)
         try:
-            history = _thread_history(client, event, bot_user_id) if thread_ts != ts else []
-            message = self._answer(_question(event), history)
-            _post(client, channel, thread_ts, message)
+            history = thread_history(client, event, bot_user_id) if thread.thread_ts != ts else []
+            question = question_of(event)
+            if pane and question and not any(turn.role == "user" for turn in history):
+                set_title(client, thread, question)
+            self._stream_answer(client, thread, question, history)
         finally:
-            _react(client.reactions_remove, channel, ts)
+            working()
 
-    def _answer(self, question: str, history: list[Turn]) -> dict[str, Any]:
-        """The reply to post: the answer, or a polite notice (never an exception's text)."""
+    def _show_working(
+        self, client: WebClient, thread: Thread, ts: str, pane: bool
+    ) -> Callable[[], None]:
+        """Shows that an answer is being looked up; returns what takes the sign down: the
+        pane's status there, the reaction on the question elsewhere."""
+        if pane:
+            try:
+                documents = self._assistant().status().documents
+            except Exception:  # the answer says what is wrong; the status is a nicety
+                documents = 0
+            show_status(client, thread, SEARCHING.format(documents=documents))
+            return lambda: show_status(client, thread, "")
+        _react(client.reactions_add, thread.channel, ts)
+        return lambda: _react(client.reactions_remove, thread.channel, ts)
+
+    def _stream_answer(
+        self, client: WebClient, thread: Thread, question: str, history: list[Turn]
+    ) -> None:
+        """Streams the answer into the thread; a question that cannot be answered gets a
+        polite notice, as one message."""
         if not question:
-            return notice_message(USAGE)
-        try:
-            return answer_message(self._assistant().ask(question, history))
-        except InvalidInputError as exc:
-            return notice_message(str(exc))
-        except NotReadyError as exc:
-            log.warning("a Slack question met an assistant not ready: %s", exc)
-            return notice_message(STARTING if exc.starting else UNAVAILABLE)
-        except UnavailableError as exc:
-            log.warning("a Slack question was not answered: %s (cause: %r)", exc, exc.__cause__)
-            return notice_message(UNAVAILABLE)
-        except Exception:  # the user gets a polite notice; the log gets the cause
-            log.exception("answering a Slack question failed")
-            return notice_message(FAILED)
-
-
-def _post(client: WebClient, channel: str, thread_ts: str, message: dict[str, Any]) -> None:
-    """Posts the reply; if Slack refuses its blocks, the plain text still gets through."""
-    try:
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
-    except SlackApiError as exc:
-        log.warning(
-            "Slack refused the reply (%s); posting it as plain text", exc.response.get("error")
-        )
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message["text"])
-
-
-def _not_for_us(event: dict[str, Any], bot_user_id: str | None) -> bool:
-    """Bots (this one included), edits, deletions and other subtypes get no reply."""
-    return bool(
-        event.get("bot_id")
-        or _ignored_subtype(event)
-        or (bot_user_id and event.get("user") == bot_user_id)
-        or "channel" not in event
-        or "ts" not in event
-    )
-
-
-def _ignored_subtype(message: dict[str, Any]) -> bool:
-    """Edits, deletions, joins, bot posts...: all but a person's message with a file or one
-    also sent to the channel."""
-    return message.get("subtype") not in _PERSON_SUBTYPES
-
-
-def _question(event: dict[str, Any]) -> str:
-    return " ".join(_MENTION.sub(" ", str(event.get("text", ""))).split())
-
-
-def _thread_history(
-    client: WebClient, event: dict[str, Any], bot_user_id: str | None
-) -> list[Turn]:
-    """The thread's latest earlier messages as conversation turns, oldest first."""
-    turns = []
-    for message in _thread_messages(client, event["channel"], event["thread_ts"]):
-        if message.get("ts") == event["ts"] or _ignored_subtype(message):
-            continue
-        from_bot = bool(message.get("bot_id")) or message.get("user") == bot_user_id
-        text = answer_of_reply(str(message.get("text", ""))) if from_bot else _question(message)
-        if text:
-            turns.append(Turn(role="assistant" if from_bot else "user", content=text))
-    return turns[-_THREAD_TURNS:]
-
-
-def _thread_messages(client: WebClient, channel: str, thread_ts: str) -> Iterator[dict[str, Any]]:
-    """Every message of the thread, oldest first: Slack pages them (15 a page for many
-    apps), and the latest ones are the ones a follow-up leans on."""
-    cursor = None
-    for _ in range(_MAX_PAGES):
-        try:
-            page = client.conversations_replies(
-                channel=channel, ts=thread_ts, limit=_PAGE_SIZE, cursor=cursor
-            )
-        except SlackApiError as exc:
-            log.warning("could not read the thread %s: %s", thread_ts, exc.response.get("error"))
+            post_message(client, thread, notice_message(USAGE))
             return
-        yield from page.get("messages") or []
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
+        try:
+            events = iter(self._assistant().ask_stream(question, history))
+            first = next(events)  # the question is checked and the passages found first
+        except Exception as exc:  # the user gets a polite notice; the log gets the cause
+            post_message(client, thread, notice_message(_notice(exc)))
             return
+        reply = StreamedReply(client, thread)
+        place = f"{thread.team}/{thread.channel}/{thread.thread_ts}"
+        try:
+            reply.send(itertools.chain([first], events), lambda a: self._finished(a, place))
+        except Exception as exc:
+            reply.abandon(notice_message(_notice(exc)))
+
+    def _finished(self, answer: Answer, place: str) -> Finished:
+        answer_id = self._keep(answer, place)
+        return Finished(closing_blocks(answer, answer_id), answer_message(answer, answer_id))
+
+    def _keep(self, answer: Answer, place: str) -> str | None:
+        """The id the answer's buttons carry; None (no buttons) if it cannot be kept."""
+        try:
+            return self._feedback.keep(answer, f"slack:{place}")
+        except FeedbackStoreError as exc:
+            log.warning("the answer was given without feedback buttons: %s", exc)
+            return None
+
+
+def _notice(exc: Exception) -> str:
+    """What the user is told of a failure (never the exception's text unless it is theirs)."""
+    if isinstance(exc, InvalidInputError):
+        return str(exc)
+    if isinstance(exc, NotReadyError):
+        log.warning("a Slack question met an assistant not ready: %s", exc)
+        return STARTING if exc.starting else UNAVAILABLE
+    if isinstance(exc, UnavailableError):
+        log.warning("a Slack question was not answered: %s (cause: %r)", exc, exc.__cause__)
+        return UNAVAILABLE
+    log.error("answering a Slack question failed", exc_info=exc)
+    return FAILED
 
 
 def _react(call: Callable[..., Any], channel: str, ts: str) -> None:

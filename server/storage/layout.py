@@ -2,10 +2,10 @@
 
 The Chroma collection holds the chunks and their vectors; beside it, under SUMMIT_STORE,
 are the files derived from it: the BM25 index, the sentence vectors answers read, the
-lock that lets one ingest at a time write, and what ingests of feeds keep (near-duplicate
-signatures, fetch validators). With a Chroma server each process keeps its own
-copy of the derived files, named after the server, and rebuilds them when the server's
-collection changed.
+lock that lets one ingest at a time write, what ingests of feeds keep (near-duplicate
+signatures, fetch validators), and the ratings people gave answers. With a Chroma server
+each process keeps its own copy of the derived files, named after the server, and rebuilds
+them when the server's collection changed (the ratings are kept, not derived).
 """
 
 import hashlib
@@ -54,6 +54,11 @@ class StoreLayout:
     def signatures(self) -> Path:
         """The articles' near-duplicate signatures and their copies (ingest/near_duplicates.py)."""
         return self.lexical_dir.parent / f"{self.collection}.copies.sqlite3"
+
+    @property
+    def feedback(self) -> Path:
+        """The answers given and the ratings people gave them (server/feedback.py)."""
+        return self.lexical_dir.parent / f"{self.collection}.feedback.sqlite3"
 
     @property
     def fetch_state(self) -> Path:
