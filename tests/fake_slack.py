@@ -79,6 +79,7 @@ class FakeSlack:
     def __init__(self, token: str = BOT_TOKEN, stream_error: str | None = None) -> None:
         self.token = token
         self.stream_error = stream_error  # what chat.startStream fails with, if it fails
+        self._refused: dict[str, str] = {}  # method -> the error it fails with
         self._lock = threading.Condition()
         self._calls: list[SlackCall] = []
         self._messages: dict[str, list[Message]] = {}  # channel -> messages
@@ -192,6 +193,11 @@ class FakeSlack:
                     )
                 self._lock.wait(min(remaining, 0.5))
 
+    def refuse(self, method: str, error: str) -> None:
+        """From now on, `method` fails with `error` (a Slack outage of one method)."""
+        with self._lock:
+            self._refused[method] = error
+
     def bot_replies(self, channel: str, thread_ts: str | None = None) -> list[Message]:
         """The bot's finished replies (posted, or streamed and stopped), in the order they
         were finished; `done_seq` is the seq of the call that finished each."""
@@ -266,6 +272,8 @@ class FakeSlack:
             return 200, {"ok": False, "error": "unknown_method"}
         if method != "apps.connections.open" and _token(headers, params) != self.token:
             return 200, {"ok": False, "error": "invalid_auth"}
+        if method in self._refused:
+            return 200, {"ok": False, "error": self._refused[method]}
         if method in self._finishing:
             return 200, self._finishing[method](params, seq)
         return 200, self._methods[method](params)

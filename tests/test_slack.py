@@ -11,6 +11,8 @@ import hmac
 import itertools
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,6 +28,7 @@ from slack_bolt import App, BoltRequest
 
 from server.assistant import Assistant
 from server.errors import NotReadyError
+from server.question_sets import load_question_set
 from server.settings import Settings
 from server.slack.bot import create_slack_app
 from tests.fake_slack import (
@@ -673,3 +676,76 @@ def test_a_slash_command_is_acknowledged_before_its_answer_is_written(
     held.released.set()
     [answer] = socket_fake.wait_for(RESPONSE_URL_METHOD, response_id=response_id)
     assert "Nara" in answer_text(answer)
+
+
+# ---------------------------------------------------------------- streaming and feedback, HTTP
+
+
+def test_a_direct_message_is_streamed_then_closed_with_sources_and_buttons(
+    slack: SlackSender, fake: FakeSlack
+) -> None:
+    channel = new_id("D")
+    event = direct_message(fake, channel, "What did the two leaders agree to strengthen?")
+    slack.event(event_callback(event))
+    reply = wait_reply(fake, event)
+    [start] = fake.calls("chat.startStream", channel=channel)
+    appends = fake.calls("chat.appendStream", channel=channel, ts=reply["ts"])
+    [stop] = fake.calls("chat.stopStream", channel=channel, ts=reply["ts"])
+    assert start.get("thread_ts") == event["ts"] and start.get("recipient_user_id") == "U1"
+    assert len(appends) >= 2 and start.seq < appends[0].seq and appends[-1].seq < stop.seq
+    pieces = [chunk["text"] for c in [start, *appends, stop] for chunk in c.get("chunks") or []]
+    assert "".join(pieces) == reply["text"]
+    assert "economic security" in reply["text"] and "[1]" in reply["text"]
+    closing = block_texts(stop.get("blocks"))
+    assert any("Sources" in t for t in closing) and any("Lee Jae Myung" in t for t in closing)
+    [buttons] = [b for b in stop.get("blocks") if b["type"] == "context_actions"]
+    assert buttons["elements"][0]["negative_button"]["value"].startswith("down:")
+    assert fake.calls("chat.postMessage", channel=channel) == []  # streamed, not posted
+
+
+def test_a_thumbs_down_over_http_is_listed_by_summit_feedback(
+    slack: SlackSender, fake: FakeSlack, store_dir: Path, tmp_path: Path
+) -> None:
+    channel = new_id("D")
+    event = direct_message(fake, channel, QUESTION)
+    slack.event(event_callback(event))
+    reply = wait_reply(fake, event)
+    [buttons] = [b for b in reply["blocks"] if b["type"] == "context_actions"]
+    value = buttons["elements"][0]["negative_button"]["value"]
+    action = {"type": "feedback_buttons", "action_id": "summit_feedback", "value": value}
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID},
+        "user": {"id": "U5", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "container": {"type": "message", "message_ts": reply["ts"], "channel_id": channel},
+        "channel": {"id": channel},
+        "message": {"ts": reply["ts"], "thread_ts": event["ts"], "text": reply["text"]},
+        "actions": [action],
+    }
+    form = urlencode({"payload": json.dumps(payload)}).encode()
+    assert slack.post(form, "application/x-www-form-urlencoded").status_code == 200
+    [thanks] = fake.wait_for("chat.postEphemeral", channel=channel)
+    assert thanks.get("user") == "U5" and thanks.get("thread_ts") == event["ts"]
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUMMIT_", "SLACK_"))}
+    env.update(HF_HUB_OFFLINE="1")
+    summit = [str(Path(sys.executable).with_name("summit")), "feedback", "--store", str(store_dir)]
+    listed = subprocess.run([*summit, "--json"], env=env, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    [record] = [r for r in json.loads(listed.stdout) if r["answer_id"] == value[5:]]
+    assert record["rating"] == "down" and record["user"] == "U5"
+    assert record["question"] == QUESTION and "Nara" in record["answer"]
+    assert any("Lee Jae Myung" in (c["title"] or "") for c in record["citations"])
+
+    exported = tmp_path / "wrong.jsonl"
+    text = subprocess.run(
+        [*summit, "--rating", "down", "--export", str(exported)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert text.returncode == 0, text.stderr
+    assert "👎" in text.stdout and QUESTION in text.stdout
+    [question] = load_question_set(exported)
+    assert question.question == QUESTION and question.answers == [] and question.answerable

@@ -1,6 +1,15 @@
-from server.models import Answer, Citation
-from server.slack.blocks import answer_message, escape
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from server.errors import UnavailableError
+from server.models import Answer, Citation, CitationsEvent, DeltaEvent, DoneEvent
+from server.slack.blocks import FEEDBACK_ACTION, answer_message, closing_blocks, escape
 from server.slack.deliveries import SeenEvents
+from server.slack.streaming import Finished, StreamedReply, Thread
+from tests.fake_slack import FakeSlack, block_errors
 
 
 def citation(n: int, text: str = "The summit was held in Nara.") -> Citation:
@@ -74,3 +83,94 @@ def test_an_event_is_seen_once_by_any_of_its_keys_until_it_expires() -> None:
     assert not seen.first_time(["Ev1", ""])
     now[0] = 120.0
     assert seen.first_time(["Ev1", "C1:1.0"])
+
+
+# ---------------------------------------------------------------- streaming (against the fake)
+
+
+def events(text: str, revised: bool = False, fail_after: int | None = None) -> Iterator[Any]:
+    """An answer's events, in pieces of two words; optionally failing part-way."""
+    done = Answer(question="q", answer=text, answered=True, citations=[citation(1)])
+    yield CitationsEvent(answered=True, citations=done.citations)
+    words = text.split(" ")
+    for i in range(0, len(words), 2):
+        if fail_after is not None and i >= fail_after:
+            raise UnavailableError("the language model went away")
+        yield DeltaEvent(text=" ".join(words[i : i + 2]) + " ")
+    yield DoneEvent(
+        answer=done.model_copy(update={"answer": "Checked: in Nara. [1]"}) if revised else done,
+        revised=revised,
+    )
+
+
+def finish(answer: Answer) -> Finished:
+    return Finished(closing_blocks(answer, "id1"), answer_message(answer, "id1"))
+
+
+LONG = "The summit was held in Nara, the old capital, where the two leaders met for talks " * 3
+
+
+def test_a_revised_answer_replaces_what_was_streamed() -> None:
+    with FakeSlack() as fake:
+        client = WebClient(token=fake.token, base_url=fake.api_url)
+        StreamedReply(client, Thread("D1", "1.0")).send(events(LONG, revised=True), finish)
+        [reply] = fake.bot_replies("D1", "1.0")
+        assert fake.calls("chat.stopStream") and fake.calls("chat.update", ts=reply["ts"])
+        assert reply["text"].startswith("Checked: in Nara.")
+        assert "Checked: in Nara." in str(reply["blocks"][0])
+
+
+def test_a_stream_slack_stops_taking_is_rewritten_whole() -> None:
+    with FakeSlack() as fake:
+        client = WebClient(token=fake.token, base_url=fake.api_url)
+        reply = StreamedReply(client, Thread("D1", "1.0"))
+        stream = events(LONG)
+        reply_events = iter(stream)
+        taken = [next(reply_events) for _ in range(8)]  # started and appended
+        fake.refuse("chat.appendStream", "message_not_in_streaming_state")
+        fake.refuse("chat.stopStream", "message_not_in_streaming_state")
+        reply.send([*taken, *reply_events], finish)
+        [whole] = fake.bot_replies("D1", "1.0")
+        assert fake.calls("chat.update", ts=whole["ts"])
+        assert whole["text"].startswith("The summit was held in Nara")
+        assert any(b["type"] == "context_actions" for b in whole["blocks"])
+        assert fake.calls("chat.postMessage") == []  # the started message, rewritten
+
+
+def test_an_answer_that_fails_part_way_ends_its_stream_with_the_notice() -> None:
+    with FakeSlack() as fake:
+        client = WebClient(token=fake.token, base_url=fake.api_url)
+        reply = StreamedReply(client, Thread("D1", "1.0"))
+        with pytest.raises(UnavailableError):
+            reply.send(events(LONG, fail_after=20), finish)
+        reply.abandon({"text": "Sorry, try again later.", "blocks": []})
+        [ended] = fake.bot_replies("D1", "1.0")
+        assert ended["text"].startswith("The summit") and ended["text"].endswith("try again later.")
+
+
+def test_a_channel_stream_without_its_recipient_falls_back_to_a_post() -> None:
+    with FakeSlack() as fake:
+        client = WebClient(token=fake.token, base_url=fake.api_url)
+        StreamedReply(client, Thread("C1", "1.0")).send(events(LONG), finish)
+        [posted] = fake.calls("chat.postMessage", channel="C1", thread_ts="1.0")
+        assert "Nara" in posted.get("text")
+
+
+def test_the_feedback_buttons_are_block_kit_slack_takes() -> None:
+    message = answer_message(
+        Answer(question="q", answer="In Nara. [1]", answered=True, citations=[citation(1)]), "abc"
+    )
+    assert block_errors(message["blocks"]) == []
+    [buttons] = [b for b in message["blocks"] if b["type"] == "context_actions"]
+    element = buttons["elements"][0]
+    assert element["action_id"] == FEEDBACK_ACTION
+    assert (element["positive_button"]["value"], element["negative_button"]["value"]) == (
+        "up:abc",
+        "down:abc",
+    )
+    assert all(
+        b["type"] != "context_actions"
+        for b in answer_message(Answer(question="q", answer="x", answered=True, citations=[]))[
+            "blocks"
+        ]
+    )

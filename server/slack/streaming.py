@@ -15,9 +15,10 @@ from server.models import Answer, AnswerEvent, DeltaEvent, DoneEvent
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]  # `text` and `blocks`, as chat.postMessage takes them
-# Text is sent once this many characters are waiting: a few words a call, well under
-# Slack's rate limits for appendStream.
-STREAM_BUFFER_CHARS = 80
+# Text is sent once this many characters are waiting: about ten words a call, so a
+# 300-character answer takes five calls (slack_sdk's default, 256, would send most of
+# our answers in one piece, which is not streaming).
+STREAM_BUFFER_CHARS = 60
 
 
 @dataclass(frozen=True)
