@@ -178,7 +178,6 @@ def as_question(rated: Rated) -> dict[str, object]:
         "question": answer.question,
         "answers": answers,
         "answerable": not (confirmed and not answer.answered),
-        "kind": "feedback",
-        "date": rated.asked_at[:10],
+        "kind": "feedback",  # no `date`: Slack answers from every document, not as of a day
         **{key: value for key, value in as_record(rated).items() if key != "question"},
     }

@@ -1,7 +1,9 @@
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from slack_sdk import WebClient
 
 from server.errors import UnavailableError
@@ -10,6 +12,8 @@ from server.slack.blocks import FEEDBACK_ACTION, answer_message, closing_blocks,
 from server.slack.deliveries import SeenEvents
 from server.slack.streaming import Finished, StreamedReply, Thread
 from tests.fake_slack import FakeSlack, block_errors
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def citation(n: int, text: str = "The summit was held in Nara.") -> Citation:
@@ -174,3 +178,17 @@ def test_the_feedback_buttons_are_block_kit_slack_takes() -> None:
             "blocks"
         ]
     )
+
+
+def test_the_manifest_asks_for_what_the_bot_listens_to_and_calls() -> None:
+    """The app a user creates from the manifest must deliver the events the listeners
+    handle and allow the methods the bot calls (Slack drops the rest silently)."""
+    manifest = yaml.safe_load((ROOT / "server" / "slack" / "manifest.yaml").read_text())
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.im", "assistant_thread_started"} <= events
+    assert "assistant_thread_context_changed" in events  # handled (a no-op), so not retried
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # chat.startStream/postMessage/update, assistant.threads.*, reactions, thread history
+    assert {"chat:write", "assistant:write", "reactions:write", "im:history"} <= scopes
+    assert manifest["settings"]["interactivity"]["is_enabled"]  # the 👍/👎 buttons
+    assert "assistant_view" in manifest["features"]
