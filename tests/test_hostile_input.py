@@ -871,11 +871,13 @@ def deliver_at_once(url: str, bodies: list[tuple[bytes, dict[str, str]]]) -> lis
 
 def assert_one_reply(fake: FakeSlack, event: dict[str, Any]) -> None:
     channel, ts = event["channel"], event["ts"]
-    fake.wait_for("chat.postMessage", channel=channel, thread_ts=ts, timeout=15)
+    fake.wait_for_replies(channel, ts, timeout=15)  # posted whole or streamed
     fake.wait_for("reactions.remove", channel=channel, timestamp=ts, timeout=15)
     fake.wait_quiet(idle=1.0)
-    [reply] = fake.calls("chat.postMessage", channel=channel)
+    [reply] = fake.bot_replies(channel)
     assert reply.get("thread_ts") == ts and "Nara" in reply.get("text"), reply
+    assert not fake.calls("chat.postMessage", channel=channel)  # nothing besides the stream
+    assert len(fake.calls("chat.startStream", channel=channel)) == 1
     assert len(fake.calls("reactions.add", channel=channel, timestamp=ts)) == 1
 
 

@@ -128,6 +128,7 @@ def open_pane(fake: FakeSlack, app: App) -> tuple[str, str]:
     channel, thread_ts = new_id("D"), fake.new_ts()
     dispatch(app, event_callback(thread_started(channel, thread_ts)))
     fake.wait_for("chat.postMessage", channel=channel, thread_ts=thread_ts)
+    fake.wait_for("assistant.threads.setSuggestedPrompts", channel_id=channel)
     return channel, thread_ts
 
 
@@ -237,6 +238,36 @@ def test_a_retried_pane_question_is_answered_once(
     assert len(fake.calls("chat.startStream", channel=channel)) == 1
 
 
+def test_a_dm_thread_of_an_app_without_the_pane_gets_the_reaction_instead(
+    settings: Settings, assistant: Assistant
+) -> None:
+    with FakeSlack() as no_pane:
+        no_pane.refuse("assistant.threads.setStatus", "not_allowed_token_type")
+        no_pane.refuse("assistant.threads.setTitle", "not_allowed_token_type")
+        app = bot(no_pane, settings, assistant)
+        channel, root = new_id("D"), no_pane.new_ts()
+        event = pane_question(no_pane, channel, root, "Where was the summit held?")
+        dispatch(app, event_callback(event))
+        [reply] = no_pane.wait_for_replies(channel, root)
+        assert "Nara" in reply["text"]
+        [added] = no_pane.calls("reactions.add", channel=channel, timestamp=event["ts"])
+        assert added.get("name") == "hourglass_flowing_sand"
+        no_pane.wait_for("reactions.remove", channel=channel, timestamp=event["ts"])
+        assert no_pane.reactions(channel, event["ts"]) == set()
+
+
+def test_a_pane_moved_beside_another_channel_needs_nothing_done(
+    fake: FakeSlack, settings: Settings, assistant: Assistant
+) -> None:
+    app = bot(fake, settings, assistant)
+    channel, thread_ts = open_pane(fake, app)
+    before = len(fake.calls())
+    changed = thread_started(channel, thread_ts) | {"type": "assistant_thread_context_changed"}
+    dispatch(app, event_callback(changed))  # acknowledged: Slack does not retry it
+    fake.wait_quiet()
+    assert [c.method for c in fake.calls()[before:]] == []
+
+
 # ---------------------------------------------------------------- streaming and fallback
 
 
@@ -256,6 +287,7 @@ def test_a_workspace_that_cannot_stream_gets_one_whole_message(
         assert "Nara" in texts[0] and any("Sources" in t for t in texts)
         assert feedback_value(reply, "down")
         assert posted.get("thread_ts") == event["ts"]
+        no_streams.wait_for("reactions.remove", channel=channel, timestamp=event["ts"])
 
 
 def test_a_mention_in_a_channel_streams_to_the_person_who_asked(

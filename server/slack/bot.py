@@ -150,18 +150,19 @@ class SlackResponder:
 
     def _show_working(
         self, client: WebClient, thread: Thread, ts: str, pane: bool
-    ) -> Callable[[], None]:
+    ) -> Callable[[], object]:
         """Shows that an answer is being looked up; returns what takes the sign down: the
-        pane's status there, the reaction on the question elsewhere."""
-        if pane:
-            try:
-                documents = self._assistant().status().documents
-            except Exception:  # the answer says what is wrong; the status is a nicety
-                documents = 0
-            show_status(client, thread, SEARCHING.format(documents=documents))
+        pane's status there, else (or where Slack refuses a status) the reaction."""
+        if pane and show_status(client, thread, SEARCHING.format(documents=self._documents())):
             return lambda: show_status(client, thread, "")
         _react(client.reactions_add, thread.channel, ts)
         return lambda: _react(client.reactions_remove, thread.channel, ts)
+
+    def _documents(self) -> int:
+        try:
+            return self._assistant().status().documents
+        except Exception:  # the answer will say what is wrong; the status is a nicety
+            return 0
 
     def _stream_answer(
         self, client: WebClient, thread: Thread, question: str, history: list[Turn]

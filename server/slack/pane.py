@@ -50,7 +50,8 @@ class PaneGreeter:
         if not channel or not thread_ts:
             return
         greeting, prompts = self._greeting()
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=greeting)
+        if not _call(client.chat_postMessage, channel=channel, thread_ts=thread_ts, text=greeting):
+            return
         if prompts:
             _call(
                 client.assistant_threads_setSuggestedPrompts,
@@ -76,9 +77,10 @@ class PaneGreeter:
         return GREETING.format(documents=documents), prompts
 
 
-def show_status(client: WebClient, thread: Thread, status: str) -> None:
-    """The pane's "working on it" line ("" clears it)."""
-    _call(
+def show_status(client: WebClient, thread: Thread, status: str) -> bool:
+    """The pane's "working on it" line ("" clears it); False where Slack has no pane (a
+    thread of an app's DMs without one)."""
+    return _call(
         client.assistant_threads_setStatus,
         channel_id=thread.channel,
         thread_ts=thread.thread_ts,
@@ -95,12 +97,14 @@ def set_title(client: WebClient, thread: Thread, question: str) -> None:
     )
 
 
-def _call(method: Callable[..., Any], **params: Any) -> None:
+def _call(method: Callable[..., Any], **params: Any) -> bool:
     """A pane nicety Slack refused (an app without the pane, a missing scope) is no error."""
     try:
         method(**params)
+        return True
     except SlackApiError as exc:
         log.info("the assistant pane was not updated: %s", exc.response.get("error"))
+        return False
 
 
 def _shorten(text: str, limit: int) -> str:
