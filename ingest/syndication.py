@@ -15,8 +15,8 @@ from datasketch import MinHash
 from ingest.file_reading import Chunked
 from ingest.near_duplicates import Copy, CopyFinder, SignatureFile, signature
 from ingest.report import NearDuplicate
+from server.base.document_meta import ALSO_IN_KEY, outlet_of, published_of
 from server.base.documents import Chunk, MetadataValue, SourceDocument
-from server.document_meta import ALSO_IN_KEY, outlet_of, published_of
 from server.storage.store import ChunkStore
 
 

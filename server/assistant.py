@@ -4,10 +4,8 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from server.condense import RuleCondenser
-from server.document_dates import EVERY_DOCUMENT, Scope
 from server.errors import EmptyQuestionError, InvalidInputError
-from server.headlines import Headline, LatestHeadlines
+from server.llm.condense import RuleCondenser
 from server.models import (
     Answer,
     AnswerEvent,
@@ -17,7 +15,9 @@ from server.models import (
     StoreStatus,
     Turn,
 )
-from server.retrieval import HybridRetriever, Retrieval
+from server.retrieval.dates import EVERY_DOCUMENT, Scope
+from server.retrieval.headlines import Headline, LatestHeadlines
+from server.retrieval.hybrid import HybridRetriever, Retrieval
 
 
 class Answerer(Protocol):

@@ -165,7 +165,7 @@ def as_record(rated: Rated) -> dict[str, object]:
 
 
 def as_question(rated: Rated) -> dict[str, object]:
-    """A rating as a question-set line (server/question_sets.py) with the rating beside it.
+    """A rating as a question-set line (server/evaluation/question_sets.py), rating beside it.
 
     A 👍 on an answer with a short answer gives that answer; otherwise `answers` is left
     empty for a person to fill in from the documents (never from the system's own answer).

@@ -13,7 +13,7 @@ from server.answers.kinds import entity_tagger
 from server.base.documents import Chunk, MetadataValue
 from server.models import Answer
 from server.prompts import PromptLibrary
-from server.retrieval import Passage, Retrieval
+from server.retrieval.hybrid import Passage, Retrieval
 from server.storage.embeddings import CachedEncoder, Embedder
 from server.storage.lexical import LexicalIndex, analyze
 

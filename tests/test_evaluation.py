@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from server.document_dates import Scope
 from server.errors import SummitError
-from server.evaluation import Asker, evaluate_qa, holds_fact, is_right, wilson
+from server.evaluation.answer_quality import Asker, evaluate_qa, holds_fact, is_right, wilson
+from server.evaluation.question_sets import UNSCORED, QAItem, dataset_corpus, load_question_set
 from server.models import Answer, Citation
-from server.question_sets import UNSCORED, QAItem, dataset_corpus, load_question_set
+from server.retrieval.dates import Scope
 
 
 def answer(text: str, passage: str, confidence: float = 0.9, answered: bool = True) -> Answer:

@@ -1,5 +1,5 @@
 """The feedback store (server/feedback.py), the corpus's latest headlines
-(server/headlines.py) and `summit feedback` on an empty or bad request."""
+(server/retrieval/headlines.py) and `summit feedback` on an empty or bad request."""
 
 import datetime
 import json
@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from server.cli.base import app
 from server.feedback import FeedbackStore, FeedbackStoreError, as_question
-from server.headlines import clean_headline
 from server.models import Answer, Citation
+from server.retrieval.headlines import clean_headline
 
 
 def answer(question: str = "Where was the summit held?", answered: bool = True) -> Answer:

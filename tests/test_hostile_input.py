@@ -39,7 +39,7 @@ from server.httpapi.app import create_app
 from server.httpapi.schemas import ChatCompletion
 from server.models import Answer, SearchResponse, StoreStatus
 from server.prompts import PromptLibrary
-from server.retrieval import HybridRetriever
+from server.retrieval.hybrid import HybridRetriever
 from server.settings import Settings
 from server.storage.chroma import open_persistent_client
 from server.storage.embeddings import CachedEncoder

@@ -21,7 +21,7 @@ from server.errors import StoreUnavailableError
 from server.httpapi.app import create_app
 from server.models import Answer, AnswerEvent, CitationsEvent, StoreStatus, Turn
 from server.prompts import PromptLibrary
-from server.retrieval import HybridRetriever
+from server.retrieval.hybrid import HybridRetriever
 from server.settings import Settings
 from server.storage.chroma import open_persistent_client
 from server.storage.embeddings import CachedEncoder

@@ -1,5 +1,7 @@
 """The house's import rules, read from the source (README, "How the code is laid out").
 
+- Each package of the read side says in its docstring what it may import (a line
+  "May import: a, b." or "May import: nothing else of the project."), and imports no more.
 - The base (server/base/) imports nothing of the project: both sides build on it.
 - The read side and the storage never import the write side (ingest/): only the
   composition root (server/components/) wires the two, and the command line may name
@@ -10,11 +12,23 @@
 """
 
 import ast
+import re
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOORS = ("server.cli", "server.httpapi", "server.slack")
 COMPOSITION_ROOT = "server.components"
+# The read side's packages, from the ground floor up: each declares what it may import.
+READ_SIDE = (
+    "server.base",
+    "server.storage",
+    "server.retrieval",
+    "server.answers",
+    "server.llm",
+    "server.evaluation",
+)
 
 
 def modules(folder: str) -> dict[str, set[str]]:
@@ -42,9 +56,53 @@ def is_in(module: str, places: tuple[str, ...] | str) -> bool:
     return any(module == p or module.startswith(p + ".") for p in places)
 
 
+def declared_imports(package: str) -> tuple[str, ...]:
+    """What the package's docstring says it may import, besides itself."""
+    init = ROOT / package.replace(".", "/") / "__init__.py"
+    docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+    # The line runs to the end of the docstring: the rule is its last paragraph.
+    declared = re.search(r"^May import: (.+)", docstring, re.MULTILINE | re.DOTALL)
+    assert declared, f"{package}'s docstring has no 'May import:' line"
+    allowed = " ".join(declared.group(1).split()).removesuffix(".")
+    if allowed == "nothing else of the project":
+        return ()
+    return tuple(name.strip() for name in allowed.split(","))
+
+
+@pytest.mark.parametrize("package", READ_SIDE)
+def test_each_read_side_package_imports_only_what_its_docstring_allows(package: str) -> None:
+    allowed = (package, *declared_imports(package))
+    offenders = {
+        module: sorted(i for i in imports if not is_in(i, allowed))
+        for module, imports in modules("server").items()
+        if is_in(module, package)
+    }
+    assert {m: i for m, i in offenders.items() if i} == {}
+
+
+def test_every_package_of_the_read_side_is_under_a_rule() -> None:
+    """A new package beside the others must say what it may import."""
+    packages = {
+        p.parent.relative_to(ROOT).as_posix().replace("/", ".")
+        for p in (ROOT / "server").glob("*/__init__.py")
+    }
+    unruled = packages - {*READ_SIDE, *DOORS, COMPOSITION_ROOT}
+    assert unruled == set()
+
+
+def test_the_floors_only_look_down() -> None:
+    """No package may import one that stands above it in READ_SIDE."""
+    for floor, package in enumerate(READ_SIDE):
+        above = set(READ_SIDE[floor + 1 :])
+        assert not above & set(declared_imports(package)), package
+
+
 def test_the_base_imports_nothing_of_the_project() -> None:
     base = {m: imports for m, imports in modules("server").items() if is_in(m, "server.base")}
-    assert base and all(imports == set() for imports in base.values()), base
+    outside = {
+        m: {i for i in imports if not is_in(i, "server.base")} for m, imports in base.items()
+    }
+    assert base and all(imports == set() for imports in outside.values()), outside
 
 
 def test_the_read_side_and_storage_never_import_the_write_side() -> None:

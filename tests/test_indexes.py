@@ -3,8 +3,8 @@ retriever swapping in the new set by reference (real Chroma and BM25, fake embed
 
 from pathlib import Path
 
-from server.indexes import IndexSource
-from server.retrieval import HybridRetriever
+from server.retrieval.hybrid import HybridRetriever
+from server.retrieval.indexes import IndexSource
 from server.storage.store import ChunkStore
 from tests.fakes import FakeEmbedder, fake_pipeline
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from server.errors import SummitError
-from server.jsonl import json_objects
+from server.evaluation.jsonl import json_objects
 
 
 def test_objects_come_with_their_line_numbers_and_blank_lines_are_skipped(
@@ -42,7 +42,7 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_a_bad_question_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
-    from server.question_sets import load_question_set
+    from server.evaluation.question_sets import load_question_set
 
     path = tmp_path / "set.jsonl"
     good = '{"question": "Where?", "answers": ["Nara"], "answerable": true}'

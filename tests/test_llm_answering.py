@@ -14,13 +14,13 @@ from pydantic import Field
 
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.base.documents import Chunk
-from server.chat_models import ReplyStream
-from server.condense import ModelCondenser
-from server.grounding import CitationVerifier, GroundingPolicy, parse_claims
-from server.llm_answering import NO_ANSWER_TOKEN, LlmAnswerer
+from server.llm.answering import NO_ANSWER_TOKEN, LlmAnswerer
+from server.llm.chat_models import ReplyStream
+from server.llm.condense import ModelCondenser
+from server.llm.grounding import CitationVerifier, GroundingPolicy, parse_claims
 from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.prompts import PromptLibrary
-from server.retrieval import Passage, Retrieval
+from server.retrieval.hybrid import Passage, Retrieval
 from server.storage.embeddings import CachedEncoder
 from tests.fakes import FakeEmbedder
 

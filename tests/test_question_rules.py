@@ -3,11 +3,11 @@ from pathlib import Path
 import pytest
 
 from server.answers.kinds import AnswerType, answer_type, wanted_labels
-from server.condense import MAX_STANDALONE_WORDS, standalone_question
+from server.answers.question import content_terms
+from server.llm.condense import MAX_STANDALONE_WORDS, standalone_question
 from server.models import Turn
 from server.prompts import PromptError, PromptLibrary
-from server.question import content_terms
-from server.retrieval import reciprocal_rank_fusion
+from server.retrieval.hybrid import reciprocal_rank_fusion
 
 PROMPTS = Path(__file__).parent.parent / "prompts"
 

@@ -18,7 +18,7 @@ from server.answers.reader import (
 )
 from server.answers.reader_inputs import MAX_TOKENS, Window, encode_pairs, load_tokenizer
 from server.base.documents import Chunk
-from server.retrieval import Passage
+from server.retrieval.hybrid import Passage
 from tests.fakes import FakeReader
 
 SHIPPED = ReaderFiles.shipped()

@@ -99,8 +99,8 @@ def test_a_syndicated_citation_names_its_other_outlets() -> None:
 
 
 def test_also_in_metadata_that_is_not_a_copy_list_reads_as_none() -> None:
+    from server.base.document_meta import also_in_of
     from server.base.documents import Chunk
-    from server.document_meta import also_in_of
 
     def chunk(value: str) -> Chunk:
         return Chunk("c", "d", "s", None, None, None, 0, "t", {"also_in": value})

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from server.cli import app
 from server.errors import SummitError
-from server.retrieval_eval import (
+from server.evaluation.retrieval_quality import (
     RetrievalReport,
     load_beir,
     mrr_at,

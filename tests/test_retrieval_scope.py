@@ -9,8 +9,8 @@ import pytest
 
 from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
-from server.document_dates import Scope
-from server.retrieval import HybridRetriever
+from server.retrieval.dates import Scope
+from server.retrieval.hybrid import HybridRetriever
 from server.storage.chroma import open_persistent_client
 from server.storage.store import ChunkStore
 from tests.fakes import FakeEmbedder

@@ -28,7 +28,7 @@ from slack_bolt import App, BoltRequest
 
 from server.assistant import Assistant
 from server.errors import NotReadyError
-from server.question_sets import load_question_set
+from server.evaluation.question_sets import load_question_set
 from server.settings import Settings
 from server.slack.bot import create_slack_app
 from tests.fake_slack import (

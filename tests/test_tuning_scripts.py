@@ -65,7 +65,7 @@ def test_only_the_sentences_read_decide(trainer: ModuleType) -> None:
 
 
 def test_the_window_read_by_default_is_the_served_one(trainer: ModuleType) -> None:
-    from server.document_dates import Scope
+    from server.retrieval.dates import Scope
 
     parser = trainer.development_arguments("test")
     assert parser.parse_args([]).window_days == Scope().window_days

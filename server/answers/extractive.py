@@ -29,7 +29,7 @@ from server.answers.reader import SentenceReader, shipped_reader
 from server.models import Answer, AnswerEvent
 from server.plaintext import with_short_answer
 from server.prompts import PromptLibrary
-from server.retrieval import Passage, Retrieval
+from server.retrieval.hybrid import Passage, Retrieval
 from server.storage.embeddings import CachedEncoder
 
 _CLOSEST_PASSAGES = 3  # offered when the documents do not hold the answer

@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from server.answers.kinds import AnswerType, Entity, SentenceTagger, wanted_labels
+from server.answers.question import QUESTION_STEMS, term_coverages
 from server.answers.reader import SentenceReader
 from server.answers.reader_inputs import Window
+from server.base.document_meta import published_day
 from server.base.sentences import split_sentences
-from server.document_meta import published_day
-from server.question import QUESTION_STEMS, term_coverages
-from server.retrieval import Passage
+from server.retrieval.hybrid import Passage
 from server.storage.embeddings import CachedEncoder
 from server.storage.lexical import analyze, term_sets
 

@@ -4,7 +4,7 @@ answer as the events of a stream."""
 import re
 from collections.abc import Iterator
 
-from server.document_meta import also_in_of, outlet_of, published_of
+from server.base.document_meta import also_in_of, outlet_of, published_of
 from server.models import (
     Answer,
     AnswerEvent,
@@ -14,7 +14,7 @@ from server.models import (
     DoneEvent,
     Republished,
 )
-from server.retrieval import Passage
+from server.retrieval.hybrid import Passage
 
 
 def citation_of(n: int, passage: Passage) -> Citation:

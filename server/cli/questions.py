@@ -42,7 +42,7 @@ def ask(
 
     Without a question, answers one a line from stdin (JSON Lines with --json)."""
     from server.components import build_assistant
-    from server.document_dates import Scope
+    from server.retrieval.dates import Scope
 
     settings = load_settings(store)
     assistant = load_assistant(lambda: build_assistant(settings, notify), question, settings)

@@ -17,10 +17,10 @@ if TYPE_CHECKING:  # importing these pulls in the model and store libraries
     from pathlib import Path
 
     from ingest.report import IngestReport
-    from server.evaluation import QAOutcome, QAReport, Rate
+    from server.evaluation.answer_quality import QAOutcome, QAReport, Rate
+    from server.evaluation.retrieval_quality import RetrievalReport
     from server.feedback import Rated
     from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
-    from server.retrieval_eval import RetrievalReport
 
 # A part of a line: plain text, or (text, style) with a rich style such as "bold".
 Part = str | tuple[str, str]

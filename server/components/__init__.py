@@ -14,16 +14,16 @@ from server.answers.entities import StoredEntities
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.answers.reader import shipped_reader
 from server.assistant import Answerer, Assistant, Condenser
-from server.chat_models import ReplyStream, build_chat_model
 from server.components.web import fetch_policy
-from server.condense import ModelCondenser, RuleCondenser
 from server.feedback import FeedbackStore
-from server.grounding import CitationVerifier, GroundingPolicy
-from server.indexes import IndexSource
-from server.llm_answering import LlmAnswerer
+from server.llm.answering import LlmAnswerer
+from server.llm.chat_models import ReplyStream, build_chat_model
+from server.llm.condense import ModelCondenser, RuleCondenser
+from server.llm.grounding import CitationVerifier, GroundingPolicy
 from server.models import StoreStatus
 from server.prompts import PromptLibrary
-from server.retrieval import HybridRetriever
+from server.retrieval.hybrid import HybridRetriever
+from server.retrieval.indexes import IndexSource
 from server.settings import Settings
 from server.storage.chroma import forget_embedded_clients, open_http_client, open_persistent_client
 from server.storage.embeddings import (

@@ -1,5 +1,5 @@
 """The evaluation commands, wired: a dataset's corpus ingested into the store given, then
-scored by the core's evaluators (server/evaluation.py, server/retrieval_eval.py)."""
+scored by the core's evaluators (server/evaluation/: answer_quality.py, retrieval_quality.py)."""
 
 import time
 from pathlib import Path
@@ -16,17 +16,17 @@ from server.components import (
     open_store,
     store_layout,
 )
-from server.evaluation import Asker, QAReport, evaluate_qa
-from server.question_sets import dataset_corpus, load_question_set
-from server.retrieval_eval import RetrievalEvaluator, RetrievalReport, load_beir
+from server.evaluation.answer_quality import Asker, QAReport, evaluate_qa
+from server.evaluation.question_sets import dataset_corpus, load_question_set
+from server.evaluation.retrieval_quality import RetrievalEvaluator, RetrievalReport, load_beir
 from server.settings import Settings
 
 
 def evaluate_answers(
     settings: Settings, question_set: Path, notify: Notify | None = None, dated: bool = True
 ) -> QAReport:
-    """Strict answer quality over a question set (server/evaluation.py). A QA folder's
-    corpus is first ingested into the store given (nothing is re-embedded when unchanged)."""
+    """Strict answer quality over a question set (server/evaluation/answer_quality.py). A QA
+    folder's corpus is first ingested into the store given (nothing unchanged is re-embedded)."""
     items = load_question_set(question_set)
     if question_set.is_dir():
         ingest(settings, [dataset_corpus(question_set)], prune=True)

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.document_dates import Scope
 from server.models import Citation, Turn
+from server.retrieval.dates import Scope
 
 
 class ChatRequest(BaseModel):

@@ -63,7 +63,7 @@ from server.components import (  # noqa: E402
     open_store,
     store_layout,
 )
-from server.retrieval import HybridRetriever  # noqa: E402
+from server.retrieval.hybrid import HybridRetriever  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.storage.chroma import open_persistent_client  # noqa: E402
 from server.storage.embeddings import SentenceEmbedder  # noqa: E402

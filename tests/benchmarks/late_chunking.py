@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from server import components  # noqa: E402
 from server.base.documents import indexed_text  # noqa: E402
 from server.base.sentences import split_sentences  # noqa: E402
-from server.evaluation import evaluate_qa  # noqa: E402
-from server.question_sets import load_question_set  # noqa: E402
+from server.evaluation.answer_quality import evaluate_qa  # noqa: E402
+from server.evaluation.question_sets import load_question_set  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.storage import embeddings  # noqa: E402
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from server.answers.reader_inputs import Window, windows_of
 from server.base.sentences import split_sentences
-from server.jsonl import json_objects
+from server.evaluation.jsonl import json_objects
 
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(

@@ -50,9 +50,9 @@ from server.answers.model import LogisticModel  # noqa: E402
 from server.answers.reader import GRAPH, AnswerReader, ReaderFiles  # noqa: E402
 from server.answers.reader_inputs import Window  # noqa: E402
 from server.components import Reader, build_reader, ingest  # noqa: E402
-from server.document_dates import Scope  # noqa: E402
-from server.evaluation import holds_fact, wilson  # noqa: E402
-from server.question_sets import NEWS_CORPUS, UNSCORED, QAItem, load_question_set  # noqa: E402
+from server.evaluation.answer_quality import holds_fact, wilson  # noqa: E402
+from server.evaluation.question_sets import NEWS_CORPUS, UNSCORED, QAItem, load_question_set  # noqa: E402
+from server.retrieval.dates import Scope  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
 ALL_FEATURES = RANK_FEATURES + ENTITY_FEATURES + READER_FEATURES

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from server.errors import SummitError
-from server.jsonl import json_objects
+from server.evaluation.jsonl import json_objects
 
 NEWS_QUESTIONS, NEWS_CORPUS = "questions.jsonl", "corpus.jsonl"
 SQUAD_PARAGRAPHS = "paragraphs.jsonl"

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from server.document_meta import published_day
+from server.base.document_meta import published_day
 from server.storage.store import ChunkStore, chunk_from_record
 
 

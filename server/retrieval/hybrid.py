@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 
 from server.base.documents import Chunk
-from server.document_dates import EVERY_DOCUMENT, DocumentDates, Scope
-from server.indexes import IndexSet, IndexSource
+from server.retrieval.dates import EVERY_DOCUMENT, DocumentDates, Scope
+from server.retrieval.indexes import IndexSet, IndexSource
 from server.storage.embeddings import Embedder
 from server.storage.lexical import LexicalIndex, analyze
 from server.storage.store import ChunkStore

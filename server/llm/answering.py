@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from server.answers.extractive import ExtractiveAnswerer
 from server.answers.features import passage_context
 from server.answers.pieces import citation_of, text_pieces
-from server.chat_models import GenerationError, ReplyStream
-from server.grounding import CitationVerifier, parse_claims
+from server.llm.chat_models import GenerationError, ReplyStream
+from server.llm.grounding import CitationVerifier, parse_claims
 from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent
 from server.prompts import PromptLibrary
-from server.retrieval import Passage, Retrieval
+from server.retrieval.hybrid import Passage, Retrieval
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage

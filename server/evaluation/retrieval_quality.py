@@ -19,9 +19,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from server.errors import SummitError
-from server.indexes import IndexSet
-from server.jsonl import json_objects
-from server.retrieval import reciprocal_rank_fusion
+from server.evaluation.jsonl import json_objects
+from server.retrieval.hybrid import reciprocal_rank_fusion
+from server.retrieval.indexes import IndexSet
 from server.storage.embeddings import Embedder
 
 Qrels = dict[str, dict[str, int]]  # query id -> document id -> relevance grade

@@ -1,6 +1,6 @@
 """Answer quality over a question set, scored strictly.
 
-The question sets are read by server/question_sets.py.
+The question sets are read by server/evaluation/question_sets.py.
 
 Strict scoring: an answer is right when it is answered, names a key fact and cites a passage
 that holds it; wrong when answered otherwise; refused when `answered` is false. Each question
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from server.document_dates import Scope
+from server.evaluation.question_sets import UNSCORED, QAItem
 from server.models import Answer
-from server.question_sets import UNSCORED, QAItem
+from server.retrieval.dates import Scope
 
 _Z95 = 1.959964  # the normal quantile of a two-sided 95 % interval
 _COVERAGE_STEPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from server.answers.question import subject_terms, term_coverage
 from server.base.sentences import split_sentences
-from server.question import subject_terms, term_coverage
 from server.storage.embeddings import CachedEncoder
 from server.storage.lexical import analyze_words, stem
 

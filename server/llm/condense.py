@@ -5,11 +5,11 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from server.answers.question import content_terms
 from server.models import Turn
-from server.question import content_terms
 
 if TYPE_CHECKING:
-    from server.chat_models import ReplyStream
+    from server.llm.chat_models import ReplyStream
     from server.prompts import PromptLibrary
 
 _ELLIPTICAL_START = re.compile(
@@ -85,7 +85,7 @@ class ModelCondenser:
             return question.strip()
         from langchain_core.messages import HumanMessage
 
-        from server.chat_models import GenerationError
+        from server.llm.chat_models import GenerationError
 
         prompt = self._prompts.render(
             "llm_condense", conversation=self._conversation(history), question=question

@@ -9,7 +9,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from server.document_meta import outlet_of, published_day
+from server.base.document_meta import outlet_of, published_day
 from server.storage.store import ChunkStore, chunk_from_record
 
 # Search results and feeds often end a title with its outlet ("… | CNN Politics") or cut
