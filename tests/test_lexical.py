@@ -22,6 +22,23 @@ def test_a_saved_index_loads_with_its_version_and_searches(tmp_path: Path) -> No
     assert [chunk_id for chunk_id, _ in loaded.search("Nara summit", 2)] == ["a"]
 
 
+def test_a_loaded_index_maps_its_scores_and_searches_after_they_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running server holds the index it loaded while ingests save newer ones and remove
+    the old: its mapped files must stay readable."""
+    _index("v1").save(tmp_path / "idx")
+    loaded = LexicalIndex.load(tmp_path / "idx")
+    assert loaded is not None
+    monkeypatch.setattr(lexical, "LEFTOVER_AGE_S", -1)
+    _index("v2").save(tmp_path / "idx")
+    _index("v3").save(tmp_path / "idx")  # removes v1's folder
+    assert len(os.listdir(tmp_path)) == 2
+    assert [chunk_id for chunk_id, _ in loaded.search("defense cooperation", 2)] == ["b"]
+    mapped = Path(f"/proc/{os.getpid()}/maps").read_text()
+    assert "data.csc.index.npy (deleted)" in mapped
+
+
 def test_saving_again_replaces_the_index_and_retires_the_old_one_for_a_while(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ SHA-256 sums of reader.json when loaded: a damaged or replaced file is named, ne
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -91,6 +92,7 @@ class AnswerReader:
             str(graph), options, providers=["CPUExecutionProvider"]
         )
         self._batch_size = batch_size
+        self._running = threading.Lock()
 
     def logits(self, question: str, windows: list[Window]) -> list[float]:
         """The log-odds that each window's sentence answers the question."""
@@ -98,14 +100,15 @@ class AnswerReader:
         for start in range(0, len(windows), self._batch_size):
             part = windows[start : start + self._batch_size]
             encoded = encode_pairs(self._tokenizer, [question] * len(part), part)
-            answer = self._session.run(
-                ["answer_logit"],
-                {
-                    "input_ids": encoded.input_ids,
-                    "attention_mask": encoded.attention_mask,
-                    "token_type_ids": encoded.token_type_ids,
-                },
-            )[0]
+            with self._running:  # as the embedder's (server/storage/onnx_runtime.py)
+                answer = self._session.run(
+                    ["answer_logit"],
+                    {
+                        "input_ids": encoded.input_ids,
+                        "attention_mask": encoded.attention_mask,
+                        "token_type_ids": encoded.token_type_ids,
+                    },
+                )[0]
             found += [float(v) for v in np.clip(answer, -_LOGIT_LIMIT, _LOGIT_LIMIT)]
         return found
 

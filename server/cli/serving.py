@@ -36,6 +36,9 @@ def serve(
 
     from server.httpapi.app import create_app
     from server.httpapi.protocol import json_error_protocol
+    from server.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the server's threads start
 
     given = {"host": host, "port": port}
     settings = load_settings(store).model_copy(
@@ -64,7 +67,10 @@ def slack(store: StoreOption = None) -> None:
 
     Needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN."""
     from server.components import build_assistant
+    from server.memory import limit_malloc_arenas
     from server.slack.socket_mode import run_socket_mode
+
+    limit_malloc_arenas()
 
     settings = load_settings(store)
     with user_errors():

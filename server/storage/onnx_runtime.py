@@ -47,6 +47,9 @@ class OnnxRuntime:
         self._tokenizer.enable_truncation(layout.max_seq_length)
         self._tokenizer.enable_padding(pad_id=self._pad_id(), pad_token=self._pad_token())
         self._lock = threading.Lock()
+        # One run at a time: a run already uses every core, and runs side by side each grow
+        # onnxruntime's memory arena by their own activations, which it never gives back.
+        self._running = threading.Lock()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         with self._lock:
@@ -80,7 +83,8 @@ class OnnxRuntime:
             "token_type_ids": [e.type_ids for e in encodings],
         }
         feed = {name: np.asarray(columns[name], dtype=np.int64) for name in self._input_names}
-        hidden = self._session.run(None, feed)[0]
+        with self._running:
+            hidden = self._session.run(None, feed)[0]
         mask = np.asarray(columns["attention_mask"], dtype=np.float32)[:, :, None]
         pooled = _pool(hidden, mask, self.layout.pooling)
         if self.layout.normalize:
