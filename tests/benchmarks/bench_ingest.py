@@ -11,6 +11,14 @@ Model loads and the export are not timed. The ingest side is the whole pipeline 
 `summit ingest` runs it (read, chunk, embed, Chroma write, BM25; with --sentence-vectors,
 as `summit ingest --sentence-vectors`, also the vector of every chunk's sentence, which
 answers then look up).
+
+As whole processes, model loads and imports included (--dump writes both sides' inputs), e.g.
+with hyperfine (Debian's package), the two commands taking turns:
+
+    python tests/benchmarks/bench_ingest.py --limit 1000 --dump /tmp/ingest-bench
+    hyperfine -r 3 -p 'rm -rf /tmp/ingest-bench/store' \
+        'summit ingest /tmp/ingest-bench/corpus.jsonl --store /tmp/ingest-bench/store' \
+        'python tests/benchmarks/bare_encode.py /tmp/ingest-bench/texts.json'
 """
 
 import argparse
@@ -43,7 +51,17 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N records only")
     parser.add_argument("--sentence-vectors", action="store_true")
     parser.add_argument("--bare-batch", type=int, default=32, help="the bare side's batch")
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        metavar="FOLDER",
+        help="write the records (FOLDER/corpus.jsonl) and their chunk texts (FOLDER/texts.json) "
+        "for timing `summit ingest` against bare_encode.py as whole processes; time nothing",
+    )
     args = parser.parse_args()
+    if args.dump:
+        dump(args.corpus, args.limit, args.dump)
+        return
     with tempfile.TemporaryDirectory() as work:
         corpus = _subset(args.corpus, args.limit, Path(work))
         settings = Settings(
@@ -82,6 +100,17 @@ def main() -> None:
             }
         )
     )
+
+
+def dump(corpus: Path, limit: int, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    records = _subset(corpus, limit, folder)
+    with tempfile.TemporaryDirectory() as work:
+        settings = Settings(store=Path(work) / "store")
+        pipeline = build_pipeline(settings, open_store(settings), build_embedder(settings), None)
+        texts = _chunk_texts(pipeline, records)
+    (folder / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    print(f"{records}: {len(texts)} chunk texts in {folder / 'texts.json'}")
 
 
 def _subset(corpus: Path, limit: int, work: Path) -> Path:
