@@ -23,6 +23,7 @@ from server.storage.embeddings import Embedder, SentenceEmbedder, model_folder
 from server.storage.onnx_cache import exported_model, load_export
 from server.storage.onnx_embedder import OnnxEmbedder
 from server.storage.onnx_model import MANIFEST, ONNX_FILE, read_layout
+from server.storage.onnx_runtime import usable_cores
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parent.parent
@@ -260,3 +261,20 @@ def test_both_backends_encode_safely_from_32_threads_at_once(
         together = list(pool.map(encode, texts))
     for one, other in zip(alone, together, strict=True):
         assert float(np.abs(np.asarray(one) - np.asarray(other)).max()) < 1e-5
+
+
+def test_ingest_runs_side_by_side_and_gives_the_vectors_of_one_run_at_a_time(
+    real_embedder: Embedder,
+) -> None:
+    """The ingest's embedder runs a batch a core at once, each run on one thread; its vectors
+    come back in the order of the texts, as the answering embedder's do."""
+    settings = Settings(_env_file=None, embedding_backend="onnx", embedding_model="")
+    bulk = build_embedder(settings, bulk=True)
+    assert isinstance(bulk, OnnxEmbedder) and isinstance(real_embedder, OnnxEmbedder)
+    assert bulk.runtime.parallel_runs == usable_cores()
+    assert real_embedder.runtime.parallel_runs == 1
+    texts = MIXED_TEXTS * 2  # a batch a text (the default): many batches to share out
+    side_by_side = bulk.encode(texts)
+    one_at_a_time = real_embedder.encode(texts)
+    assert side_by_side.shape == (len(texts), 384)
+    assert float(np.abs(side_by_side - one_at_a_time).max()) < 1e-5

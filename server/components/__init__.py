@@ -35,6 +35,7 @@ from server.storage.embeddings import (
 from server.storage.layout import ChromaServer, StoreLayout
 from server.storage.onnx_embedder import OnnxEmbedder
 from server.storage.onnx_model import ExportedModel
+from server.storage.onnx_runtime import usable_cores
 from server.storage.sentence_vectors import (
     ANSWER_WRITE_WAIT_S,
     INGEST_WRITE_WAIT_S,
@@ -49,8 +50,9 @@ ONNX_BATCH_SIZE = 1
 TORCH_BATCH_SIZE = 64
 
 
-def build_embedder(settings: Settings) -> Embedder:
-    """The ONNX backend (no torch in the process), or sentence-transformers if configured."""
+def build_embedder(settings: Settings, bulk: bool = False) -> Embedder:
+    """The ONNX backend (no torch in the process), or sentence-transformers if configured.
+    `bulk` (ingest): runs side by side, one a core; else one at a time, as answering wants."""
     if settings.embedding_backend == "torch":
         return SentenceEmbedder(
             settings.embedding_model,
@@ -61,6 +63,7 @@ def build_embedder(settings: Settings) -> Embedder:
         settings.embedding_model,
         settings.model_cache,
         settings.embedding_batch_size or ONNX_BATCH_SIZE,
+        usable_cores() if bulk else 1,
     )
 
 
@@ -158,7 +161,7 @@ def ingest(
     web: Sources | None = None,
 ) -> IngestReport:
     """Files and folders, and the feeds and pages of `web`, into the configured store."""
-    store, embedder = open_store(settings), build_embedder(settings)
+    store, embedder = open_store(settings), build_embedder(settings, bulk=True)
     pipeline = build_pipeline(settings, store, embedder, ingest_sentence_vectors(settings))
     if web is None or not web.web:
         return pipeline.ingest(paths, prune, progress)

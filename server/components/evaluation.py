@@ -48,7 +48,7 @@ def evaluate_retrieval(
     """Ingests the dataset's corpus into its own store (nothing is re-embedded when it is
     unchanged), then scores dense, BM25 and hybrid retrieval on its judged queries."""
     dataset = load_beir(dataset_dir)
-    embedder, store = build_embedder(settings), open_store(settings)
+    embedder, store = build_embedder(settings, bulk=True), open_store(settings)
     started = time.perf_counter()
     ingested = build_pipeline(settings, store, embedder).ingest([dataset.corpus], True, progress)
     ingest_seconds = time.perf_counter() - started

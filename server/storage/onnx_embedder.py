@@ -18,9 +18,12 @@ from server.storage.onnx_runtime import OnnxRuntime
 class OnnxEmbedder(Embedder):
     """The configured model through onnxruntime, exported on first need."""
 
-    def __init__(self, model: str, cache_dir: Path, batch_size: int = 64) -> None:
+    def __init__(
+        self, model: str, cache_dir: Path, batch_size: int = 64, parallel_runs: int = 1
+    ) -> None:
         super().__init__(model, batch_size)
         self.cache_dir = cache_dir
+        self.parallel_runs = parallel_runs  # see OnnxRuntime: 1 to answer, the cores to ingest
         self._runtime: OnnxRuntime | None = None
         self._loading = threading.Lock()
 
@@ -40,7 +43,11 @@ class OnnxEmbedder(Embedder):
         export = self.export()
         try:
             return OnnxRuntime(
-                export.onnx_path, export.tokenizer_path, export.layout, export.input_names
+                export.onnx_path,
+                export.tokenizer_path,
+                export.layout,
+                export.input_names,
+                parallel_runs=self.parallel_runs,
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelUnavailableError(

@@ -27,11 +27,12 @@ class OnnxRuntime:
     threads (the session runs concurrently; tokenizing is serialised, since a fast tokenizer
     used from two threads at once can fail with "Already borrowed").
 
-    Each run uses one thread, and up to one run a core goes at once: for one text of a few
-    hundred word pieces, onnxruntime's own threads share too little work (two of them
-    encoded 38-48 chunks/s here, two one-thread runs side by side 55). Bounding the runs also
-    bounds the memory arena, which grows by the activations of the runs under way and
-    never gives them back."""
+    `parallel_runs` says how the cores are shared. 1 (answering): one run at a time, on
+    onnxruntime's own threads; runs side by side would each grow its memory arena by their
+    activations, which it never gives back (a server at 100k chunks peaked ~60 MB higher).
+    More (ingest: `usable_cores()`): that many one-thread runs side by side, each on a batch
+    of its own; for texts of a few hundred word pieces one run's threads share too little
+    work (two of them encoded 38-48 chunks/s here, two one-thread runs side by side 55)."""
 
     def __init__(
         self,
@@ -40,7 +41,7 @@ class OnnxRuntime:
         layout: ModelLayout,
         input_names: tuple[str, ...],
         graph_optimization: str = "ORT_ENABLE_ALL",
-        workers: int = 0,
+        parallel_runs: int = 1,
     ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
@@ -52,7 +53,8 @@ class OnnxRuntime:
             onnxruntime.GraphOptimizationLevel, graph_optimization
         )
         options.log_severity_level = 3
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        if parallel_runs > 1:
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
@@ -65,8 +67,8 @@ class OnnxRuntime:
         self._tokenizer.enable_truncation(layout.max_seq_length)
         self._tokenizer.enable_padding(pad_id=self._pad_id(), pad_token=self._pad_token())
         self._lock = threading.Lock()
-        self.workers = workers or usable_cores()
-        self._runs = threading.BoundedSemaphore(self.workers)
+        self.parallel_runs = max(1, parallel_runs)
+        self._runs = threading.BoundedSemaphore(self.parallel_runs)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         with self._lock:
@@ -89,9 +91,9 @@ class OnnxRuntime:
         return vectors
 
     def _encode_batches(self, batches: list[list[str]]) -> list[Any]:
-        if len(batches) < 2 or self.workers < 2:
+        if len(batches) < 2 or self.parallel_runs < 2:
             return [self._encode_batch(batch) for batch in batches]
-        with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+        with ThreadPoolExecutor(min(self.parallel_runs, len(batches))) as pool:
             return list(pool.map(self._encode_batch, batches))
 
     @property

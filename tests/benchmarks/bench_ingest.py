@@ -67,7 +67,7 @@ def main() -> None:
         settings = Settings(
             store=Path(work) / "store", ingest_sentence_vectors=args.sentence_vectors
         )
-        embedder = build_embedder(settings)
+        embedder = build_embedder(settings, bulk=True)
         store = open_store(settings)
         pipeline = build_pipeline(settings, store, embedder, ingest_sentence_vectors(settings))
         texts = _chunk_texts(pipeline, corpus)
