@@ -10,10 +10,8 @@ A text updated under its own source is an update, never a copy of its earlier ve
 
 import json
 
-from datasketch import MinHash
-
 from ingest.file_reading import Chunked
-from ingest.near_duplicates import Copy, CopyFinder, SignatureFile, signature
+from ingest.near_duplicates import Copy, CopyFinder, Fingerprint, SignatureFile, fingerprint
 from ingest.report import NearDuplicate
 from server.base.document_meta import ALSO_IN_KEY, outlet_of, published_of
 from server.base.documents import Chunk, MetadataValue, SourceDocument
@@ -25,7 +23,7 @@ class Syndication:
         self._store = store
         self._signatures = signatures
         self._threshold = threshold
-        self._kept: dict[str, MinHash] = {}  # articles new to the store in this ingest
+        self._kept: dict[str, Fingerprint] = {}  # articles new to the store in this ingest
         self._copies: dict[str, list[Copy]] = {}  # by original: copies found in this ingest
         self.found: list[NearDuplicate] = []
 
@@ -33,8 +31,8 @@ class Syndication:
         """The reads without the copies; a source whose one document is now a copy keeps
         an empty read, so what it stored before goes (it is recorded as a copy instead)."""
         finder = CopyFinder(self._threshold)
-        for source, minhash in self._signatures.signatures():
-            finder.add(source, minhash)
+        for source, stored in self._signatures.signatures():
+            finder.add(source, stored)
         new = self._new_first_chunks(reads)
         sifted: dict[str, Chunked] = {}
         for source, documents in reads.items():
@@ -48,12 +46,14 @@ class Syndication:
 
     def _new_first_chunks(self, reads: dict[str, Chunked]) -> set[str]:
         """The first chunk ids of articles the store holds no exact copy of, each once."""
-        firsts = [
-            chunks[0].chunk_id
-            for documents in reads.values()
-            for document, chunks in documents
-            if chunks and document.record_id is None
-        ]
+        firsts = list(
+            dict.fromkeys(  # two files of one document (two saves of a page) share theirs
+                chunks[0].chunk_id
+                for documents in reads.values()
+                for document, chunks in documents
+                if chunks and document.record_id is None
+            )
+        )
         stored = {
             c.chunk_id
             for start in range(0, len(firsts), 1000)
@@ -64,15 +64,15 @@ class Syndication:
     def _is_copy(
         self, finder: CopyFinder, source: str, document: SourceDocument, chunks: list[Chunk]
     ) -> bool:
-        minhash = signature(" ".join(c.text for c in chunks))
-        for score, original in finder.originals(source, minhash):
+        found = fingerprint(" ".join(c.text for c in chunks))
+        for score, original in finder.originals(source, found):
             if original in self._kept or self._still_stored(original):
                 copy = Copy(source, outlet_of(chunks[0]), published_of(chunks[0]))
                 self._copies.setdefault(original, []).append(copy)
                 self.found.append(NearDuplicate(source, original, round(score, 3)))
                 return True
-        finder.add(source, minhash)
-        self._kept[source] = minhash
+        finder.add(source, found)
+        self._kept[source] = found
         return False
 
     def _still_stored(self, source: str) -> bool:

@@ -264,10 +264,11 @@ class Settings(BaseSettings):
         default=0.8,
         ge=0,
         le=1,
-        description="Estimated word 5-gram Jaccard similarity above which a new article is "
-        "a copy of a stored one, kept once with both outlets (1: only identical texts). "
-        "Measured on the news development set (README): updates of a developing story "
-        "reach 0.70, a republished story 0.84.",
+        description="Copy score from which a new article is a copy of a stored one, kept "
+        "once with both outlets (1: only identical texts): the estimated word 5-gram Jaccard "
+        "similarity, or the share the texts hold of each other when the new one only adds a "
+        "headline, a byline or a closing line. Measured on the news development set "
+        "(README): updates of a developing story reach 0.70, a republished story 0.84.",
     )
     slack_slash_ephemeral: bool = Field(
         default=True, description="Answer /summit only to the person who asked."

@@ -63,18 +63,24 @@ def fake_pipeline(
     embedder: "FakeEmbedder",
     batch_size: int = 4,
     sentence_vectors: "SentenceVectorStore | None" = None,
+    copies: bool = False,
 ) -> "IngestPipeline":
     """The real ingest pipeline over a real Chroma store in `folder/store`, with the fake
-    embedder and small chunks."""
+    embedder and small chunks; with `copies`, near-duplicates are stored once, as served."""
     from ingest.chunker import Chunker, ChunkingPolicy
-    from ingest.pipeline import IngestPipeline
+    from ingest.pipeline import CopyPolicy, IngestPipeline
     from server.storage.chroma import open_persistent_client
     from server.storage.store import ChunkStore
 
     store = ChunkStore(open_persistent_client(folder / "store"), "test", "fake")
     chunker = Chunker(embedder.count_tokens, ChunkingPolicy(64, 40, 1))
     lexical = folder / "store" / "lexical"
-    return IngestPipeline(store, embedder, chunker, lexical, batch_size, sentence_vectors)
+    policy = None
+    if copies:
+        policy = CopyPolicy(folder / "store" / "signatures.sqlite3", folder / "fetch.json", 0.8)
+    return IngestPipeline(
+        store, embedder, chunker, lexical, batch_size, sentence_vectors, copies=policy
+    )
 
 
 def open_sentence_vectors(folder: Path) -> "SentenceVectorStore":

@@ -1,7 +1,9 @@
 """Mutated real files (truncated, bytes flipped, two files spliced...) never stop an ingest:
 each goes in or is reported, the good files beside them are stored, and the store, the BM25
-index and the sentence vectors stay in step. The RNG is seeded: a failure names its round
-and file, and reproduces."""
+index and the sentence vectors stay in step. Each round also holds twins: two files that
+differ as bytes but parse to the same text (two saves of one page), one stored, the other
+reported as its copy. The RNG is seeded: a failure names its round and file, and
+reproduces."""
 
 import json
 import logging
@@ -106,6 +108,30 @@ def write_mutants(rng: random.Random, folder: Path, count: int) -> list[Path]:
     return paths
 
 
+# Markup that parses to the same text as the seed's: two saves of one page.
+TWIN_EDITS = [
+    ("</nav>", "</Qav>"),  # a broken closing tag
+    ("</p>", "</p</>"),
+    ("<li>Home</li>", "<li>Home"),  # an unclosed item
+]
+
+
+def write_twins(rng: random.Random, folder: Path, count: int) -> list[Path]:
+    """Pairs of HTML files that parse to the same text, each pair its own article."""
+    html = next(data for suffix, data in seed_files() if suffix == ".html").decode()
+    words = "leaders ministers met agreed trade harbour budget railway energy talks city".split()
+    paths = []
+    for number in range(count):
+        body = " ".join(rng.choice(words) for _ in range(60)).capitalize() + "."
+        page = html.replace(ARTICLE, body)
+        old, new = rng.choice(TWIN_EDITS)
+        for twin, text in enumerate([page, page.replace(old, new, 1)]):
+            path = folder / f"twin{number:02d}{'ab'[twin]}.html"
+            path.write_text(text)
+            paths.append(path)
+    return paths
+
+
 def write_good_files(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "good.md").write_text("# Good\n\nThe harbour budget was doubled this spring.\n")
@@ -124,7 +150,7 @@ def unaccounted(report: IngestReport, stored: set[str], paths: list[Path]) -> li
 
 @pytest.fixture
 def pipeline(tmp_path: Path, vectors: SentenceVectorStore) -> IngestPipeline:
-    return fake_pipeline(tmp_path, FakeEmbedder(64), 256, vectors)
+    return fake_pipeline(tmp_path, FakeEmbedder(64), 256, vectors, copies=True)
 
 
 def in_step(store: ChunkStore, lexical: Path, vectors: SentenceVectorStore) -> bool:
@@ -147,13 +173,15 @@ def test_hundreds_of_mutated_files_never_stop_the_ingest_nor_cost_the_good_files
         folder = tmp_path / f"round{round_number}"
         folder.mkdir()
         mutants = write_mutants(rng, folder, MUTANTS_A_ROUND)
+        twins = write_twins(rng, folder, 2)
         try:
             report = pipeline.ingest([folder, tmp_path / "good"])
         except Exception as exc:  # the round that failed, to rerun it alone
             raise AssertionError(f"round {round_number} (seed {SEED}) stopped: {exc!r}") from exc
         stored = pipeline.store.sources()
         assert {str(p) for p in good} <= stored, f"round {round_number}"
-        assert unaccounted(report, stored, mutants) == [], f"round {round_number}"
+        assert unaccounted(report, stored, mutants + twins) == [], f"round {round_number}"
+        assert sum(str(t) in stored for t in twins) == len(twins) // 2, f"round {round_number}"
         assert in_step(pipeline.store, tmp_path / "store" / "lexical", vectors)
     assert capsys.readouterr().err == ""
     assert [r.getMessage() for r in caplog.records] == []

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from ingest.near_duplicates import Copy, CopyFinder, SignatureFile, signature, similarity
+from ingest.near_duplicates import (
+    Copy,
+    CopyFinder,
+    Fingerprint,
+    SignatureFile,
+    copy_score,
+    fingerprint,
+    signature,
+    similarity,
+)
 from ingest.report import IngestReport
 from ingest.source_files import LoadError
 from ingest.watching import follow
@@ -106,19 +115,49 @@ def test_a_reprint_is_similar_and_another_story_is_not() -> None:
 
 def test_the_copy_finder_names_the_original_above_the_threshold() -> None:
     finder = CopyFinder(0.5)
-    finder.add("wire", signature(" ".join(words(1))))
-    finder.add("other", signature(" ".join(words(2))))
-    found = finder.originals("paper", signature(" ".join(words(1)[5:])))
+    finder.add("wire", fingerprint(" ".join(words(1))))
+    finder.add("other", fingerprint(" ".join(words(2))))
+    found = finder.originals("paper", fingerprint(" ".join(words(1)[5:])))
     assert [source for _, source in found] == ["wire"]
-    assert finder.originals("wire", signature(" ".join(words(1)))) == []  # never its own copy
+    assert finder.originals("wire", fingerprint(" ".join(words(1)))) == []  # never its own copy
+
+
+def test_a_short_story_with_a_new_headline_byline_and_closing_line_is_a_copy() -> None:
+    story = words(4, 50)
+    copy = ["Fleet", "lands", "record", "haul", "By", "staff", "Northern", "Daily", *story,
+            "Northern", "Daily", "will", "follow", "the", "season"]  # fmt: skip
+    stored, new = fingerprint(" ".join(story)), fingerprint(" ".join(copy))
+    assert similarity(new.minhash, stored.minhash) < 0.8  # the whole texts' similarity misses it
+    assert copy_score(new, stored) >= 0.8
+    assert copy_score(stored, new) >= 0.8  # the story without them, after the copy: inside it
+
+
+def test_a_story_that_grew_or_changed_is_not_a_copy() -> None:
+    story = words(5, 70)
+    grown = fingerprint(" ".join([*story, *words(6, 60)]))  # a developing story told at length
+    assert copy_score(grown, fingerprint(" ".join(story))) < 0.8
+    edited = list(story)
+    for at in (10, 25, 40, 55):  # four figures changed in a short story
+        edited[at] = "changed"
+    assert copy_score(fingerprint(" ".join(edited)), fingerprint(" ".join(story))) < 0.8
+
+
+def test_a_signature_saved_without_its_size_scores_by_similarity_alone() -> None:
+    story = words(7, 70)
+    stored = fingerprint(" ".join(story))
+    new = fingerprint(" ".join(["By", "staff", *story, "More", "to", "come", "later"]))
+    unsized = Fingerprint(stored.minhash, 0)
+    assert copy_score(new, unsized) == similarity(new.minhash, stored.minhash)
 
 
 def test_signatures_and_copies_survive_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "copies.sqlite3"
-    minhash = signature(" ".join(words(3)))
-    SignatureFile(path).put({"wire": minhash}, {"wire": [Copy("paper", "Paper", "2026-11-02")]})
+    found = fingerprint(" ".join(words(3)))
+    SignatureFile(path).put({"wire": found}, {"wire": [Copy("paper", "Paper", "2026-11-02")]})
     reopened = SignatureFile(path)
-    assert [(s, similarity(m, minhash)) for s, m in reopened.signatures()] == [("wire", 1.0)]
+    assert [
+        (s, similarity(f.minhash, found.minhash), f.grams) for s, f in reopened.signatures()
+    ] == [("wire", 1.0, found.grams)]
     assert reopened.copies_of(["wire"]) == {"wire": [Copy("paper", "Paper", "2026-11-02")]}
     assert reopened.is_copy("paper") and not reopened.is_copy("wire")
     reopened.forget(["wire"])

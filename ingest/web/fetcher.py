@@ -17,7 +17,13 @@ _ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309: crawlers may stop reading robots.txt
 
 
 class FetchError(Exception):
-    """A URL that could not be fetched; the message says why, in a few words."""
+    """A URL that could not be fetched; the message says why, in a few words. `permanent`:
+    the same request will be refused again (robots.txt, 404, too large), an answer rather
+    than a passing fault (a timeout, a 5xx, no connection) worth trying again."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ class PoliteFetcher:
         """The URL's body, or None for a 304; a FetchError says why not."""
         parsed = _checked(url)
         if not self._allowed(parsed, url):
-            raise FetchError("disallowed by robots.txt")
+            raise FetchError("disallowed by robots.txt", permanent=True)
         headers = {}
         if validators is not None and validators.etag:
             headers["If-None-Match"] = validators.etag
@@ -142,28 +148,33 @@ class PoliteFetcher:
         self._last_request[host] = self._clock()
 
 
+# Client errors that may pass: a request timeout, too early, too many requests.
+_PASSING_CLIENT_ERRORS = frozenset({408, 425, 429})
+
+
 class _HttpStatus(FetchError):
     def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
+        permanent = 400 <= status < 500 and status not in _PASSING_CLIENT_ERRORS
+        super().__init__(f"HTTP {status}", permanent)
         self.status = status
 
 
 def _checked(url: str) -> urllib.parse.SplitResult:
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise FetchError("not an http(s) URL")
+        raise FetchError("not an http(s) URL", permanent=True)
     return parsed
 
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise FetchError(f"larger than {max_bytes} bytes")
+        raise FetchError(f"larger than {max_bytes} bytes", permanent=True)
     body = bytearray()
     for piece in response.iter_bytes():
         body += piece
         if len(body) > max_bytes:  # a server that sends more than it declared, or no length
-            raise FetchError(f"larger than {max_bytes} bytes")
+            raise FetchError(f"larger than {max_bytes} bytes", permanent=True)
     return bytes(body)
 
 

@@ -80,35 +80,41 @@ class WebReader:
         except LoadError as exc:
             report.skipped.append(Skipped(url, str(exc)))
             return
-        complete = True
+        settled = True
         for entry in feed.entries:
             seen = self._state.entries.get(entry.link)
             if seen is not None and seen.stamp == entry.stamp and self._is_stored(seen.source):
                 report.entries_unchanged += 1
                 continue
-            complete &= self._read_entry(entry, feed.title, reads, report)
-        if complete:  # else the whole feed is asked for again next time: failures retried
+            settled &= self._read_entry(entry, feed.title, reads, report)
+        # Else the whole feed is asked for again next time, so the entries that met a passing
+        # fault are tried again; one that was refused for good does not hold the feed back.
+        if settled:
             self._pending.validators[url] = fetched.validators
 
     def _read_entry(
         self, entry: Entry, outlet: str | None, reads: dict[str, Chunked], report: IngestReport
     ) -> bool:
+        """Reads the entry's page (or keeps the feed's text); False when it met a passing
+        fault worth trying again, True when it was read or refused for good (robots.txt,
+        gone, no article text, no link)."""
         fallback = entry.metadata(outlet)
-        problem = "no link"
+        problem, settled = "no link", True
         if entry.link:
             try:
                 page = self._fetcher.fetch(entry.link)
                 report.fetched += 1
-                return self._take(entry.link, page, fallback, reads, report, entry)
+                self._take(entry.link, page, fallback, reads, report, entry)
+                return True
             except FetchError as exc:
-                problem = str(exc)
+                problem, settled = str(exc), exc.permanent
         if entry.text:  # the feed carries the article (or its summary): better than nothing
             warning = f"page not read ({problem}): the feed's text is stored"
             report.warnings.append(Warned(entry.link or entry.title or "entry", warning))
             document = entry.document(entry.link or str(entry.title), fallback)
             return self._keep(document, reads, entry)
         report.skipped.append(Skipped(entry.link or entry.title or "entry", problem))
-        return False
+        return settled
 
     def _read_page(
         self, url: str, fetched: Fetched | None, reads: dict[str, Chunked], report: IngestReport

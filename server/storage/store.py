@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from server.base.documents import Chunk, MetadataValue, indexed_text
-from server.errors import StoreUnavailableError, store_write_error
+from server.errors import StoreUnavailableError, SummitError, store_write_error
 from server.storage.chroma import open_collection
 
 if TYPE_CHECKING:
@@ -109,6 +109,10 @@ class ChunkStore:
         return {str(meta["source"]) for _, _, meta in self.records(include_text=False)}
 
     def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        """Adds (or replaces) chunks; a chunk given twice is written once, as Chroma takes
+        an id once a request."""
+        once = {c.chunk_id: (c, v) for c, v in zip(chunks, vectors, strict=True)}
+        chunks, vectors = [c for c, _ in once.values()], [v for _, v in once.values()]
         if not chunks:
             return
         with _reaching_store():
@@ -162,7 +166,7 @@ class ChunkStore:
                 self._collection.update(ids=page, metadatas=[dict(labels[i]) for i in page])
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
-        ids = list(chunk_ids)
+        ids = list(dict.fromkeys(chunk_ids))
         for start in range(0, len(ids), _PAGE):
             with _reaching_store():
                 self._collection.delete(ids=ids[start : start + _PAGE])
@@ -180,7 +184,9 @@ class ChunkStore:
         if not chunk_ids:
             return []
         with _reaching_store():
-            page = self._collection.get(ids=chunk_ids, include=["metadatas", "documents"])
+            page = self._collection.get(
+                ids=list(dict.fromkeys(chunk_ids)), include=["metadatas", "documents"]
+            )
         found = {
             chunk_id: chunk_from_record(chunk_id, text, meta)
             for chunk_id, text, meta in zip(
@@ -228,14 +234,42 @@ class ChunkStore:
 @contextmanager
 def _reaching_store() -> Iterator[None]:
     """A store that stopped answering (a Chroma server gone, a disk error) is a clear,
-    retryable error, not a crash."""
+    retryable error, not a crash. A request Chroma refuses as malformed is not the store
+    failing: it is said so, never blamed on the store."""
     try:
         yield
     except StoreUnavailableError:
         raise
     except Exception as exc:  # chromadb raises untyped errors from its Rust core and HTTP
+        if _refused_as_malformed(exc):
+            raise RefusedRequestError(type(exc).__name__) from exc
         otherwise = f"The store is not answering ({type(exc).__name__}); try again shortly."
         raise store_write_error(exc, otherwise) from exc
+
+
+# chromadb.errors' names for a request it will never take as sent, whatever the store's state
+# (told by name: importing chromadb.errors imports all of chromadb).
+_MALFORMED = frozenset(
+    {
+        "DuplicateIDError",
+        "IDAlreadyExistsError",
+        "InvalidArgumentError",
+        "InvalidDimensionException",
+        "BatchSizeExceededError",
+    }
+)
+
+
+def _refused_as_malformed(exc: Exception) -> bool:
+    return type(exc).__module__.startswith("chromadb") and type(exc).__name__ in _MALFORMED
+
+
+class RefusedRequestError(SummitError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(
+            f"summit-assistant made a request the vector index refused ({kind}): a fault of "
+            "this program, not of the store; what was stored before is kept. Please report it."
+        )
 
 
 def _metadata(chunk: Chunk) -> dict[str, MetadataValue]:
