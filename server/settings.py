@@ -134,25 +134,19 @@ class Settings(BaseSettings):
     answer_passages: int = Field(
         default=10,
         ge=1,
-        description="Fused passages the answerer reads sentences from (its learned weights "
-        "were fitted reading 10).",
+        description="Best-ranked passages the span reader reads (its threshold was "
+        "calibrated reading 10); more reads further, slower.",
     )
     answer_max_sentences: int = Field(
         default=3, ge=1, description="Most sentences an extractive answer quotes."
-    )
-    answer_read_sentences: int = Field(
-        default=5,
-        ge=1,
-        description="Best-ranked sentences the trained reader reads before the answer is "
-        "decided (its learned weights were fitted reading 5); more reads further, slower.",
     )
     answer_threshold: float | None = Field(
         default=None,
         ge=0,
         le=1,
         description=(
-            "Probability from which the extractive answerer's best sentence is given as the "
-            "answer; unset: the threshold calibrated for precision with the learned model. "
+            "Probability (the reader's best span against no answer) from which the "
+            "extractive answer is given; unset: the threshold calibrated with the reader. "
             "Higher refuses more and is wrong less."
         ),
     )

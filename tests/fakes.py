@@ -12,7 +12,7 @@ from server.storage.embeddings import Embedder
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestPipeline
-    from server.answers.reader_inputs import Window
+    from server.answers.reader import SpanReading
     from server.storage.sentence_vectors import SentenceVectorStore
 
 DIMENSIONS = 32
@@ -45,13 +45,24 @@ class FakeEmbedder(Embedder):
 
 
 class FakeReader:
-    """Reads a sentence as answering in the share of the question's words it holds (words of
-    four letters or more, compared by their first five: a crude stem). No model is loaded."""
+    """Points, in each passage, at every sentence (its words up to the closing stop), as
+    sure as the share of the question's words it holds (words of four letters or more,
+    compared by their first five: a crude stem). No model is loaded."""
 
-    def logits(self, question: str, windows: "list[Window]") -> list[float]:
+    threshold = 0.5
+
+    def read(self, question: str, passages: list[str]) -> "list[SpanReading]":
+        from server.answers.reader import SpanReading
+
         asked = _stems(question)
-        shares = [len(asked & _stems(w.sentence)) / max(len(asked), 1) for w in windows]
-        return [math.log((s + 0.01) / (1.01 - s)) for s in shares]
+        found = []
+        for n, text in enumerate(passages):
+            for match in re.finditer(r"[^.!?]+", text):
+                start = match.start() + len(match.group()) - len(match.group().lstrip())
+                share = len(asked & _stems(match.group())) / max(len(asked), 1)
+                score = math.log((share + 0.01) / (1.01 - share))
+                found.append(SpanReading(n, start, match.end(), score, 0.0))
+        return sorted(found, key=lambda r: -r.score)
 
 
 def _stems(text: str) -> set[str]:

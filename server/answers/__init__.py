@@ -1,6 +1,5 @@
-"""The extractive answerer and what it decides with: what a question is about, candidate
-sentences and their features, the kinds of answer asked for and the entities that state them,
-the trained reader, and the learned weights with their calibrated threshold.
+"""The extractive answerer: the span reader (its windows, its spans, the ONNX graph it runs),
+the kind of fact a question asks for, and the answer composed from the reader's decision.
 
 May import: server.base, server.errors, server.models, server.plaintext, server.prompts,
 server.storage, server.retrieval.

@@ -10,7 +10,6 @@ from ingest.report import IngestReport
 from ingest.watching import RoundCallback, follow
 from ingest.web.fetcher import PoliteFetcher
 from ingest.web.sources import Sources
-from server.answers.entities import StoredEntities
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.answers.reader import shipped_reader
 from server.assistant import Answerer, Assistant, Condenser
@@ -216,13 +215,12 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
         passages=settings.answer_passages,
         max_sentences=settings.answer_max_sentences,
         threshold=settings.answer_threshold,
-        read_sentences=settings.answer_read_sentences,
     )
-    stored = answer_sentence_vectors(settings)
-    encoder = CachedEncoder(embedder, settings.sentence_cache_size, stored)
-    tagger = StoredEntities(stored).if_installed
+    # Sentence vectors serve the language model's citation check (server/llm/grounding.py).
+    vectors = answer_sentence_vectors(settings)
+    encoder = CachedEncoder(embedder, settings.sentence_cache_size, vectors)
     reader = shipped_reader()  # now, as the embedder: a damaged file fails the start
-    answerer = ExtractiveAnswerer(encoder, prompts, policy, tagger=tagger, reader=lambda: reader)
+    answerer = ExtractiveAnswerer(prompts, policy, reader=lambda: reader)
     return Reader(retriever, source, encoder, prompts, answerer)
 
 

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from ingest.pipeline import Progress
-from server.answers.extractive import served_threshold
+from server.answers.reader import shipped_reader
 from server.components import (
     Notify,
     build_assistant,
@@ -30,7 +30,9 @@ def evaluate_answers(
     items = load_question_set(question_set)
     if question_set.is_dir():
         ingest(settings, [dataset_corpus(question_set)], prune=True)
-    served = served_threshold(settings.answer_threshold)
+    served = settings.answer_threshold
+    if served is None:
+        served = shipped_reader().threshold
     # Every answer given, with its confidence: the served answer is the same one when the
     # confidence reaches the served threshold, a refusal otherwise.
     assistant = build_assistant(settings.model_copy(update={"answer_threshold": 0.0}), notify)

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from server.answers.extractive import ExtractiveAnswerer
-from server.answers.features import passage_context
 from server.answers.pieces import citation_of, text_pieces
 from server.llm.chat_models import GenerationError, ReplyStream
 from server.llm.grounding import CitationVerifier, parse_claims
@@ -156,3 +155,9 @@ def _is_no_answer(reply: str) -> bool:
 
 def _bare(reply: str) -> str:
     return re.sub(r"[^A-Z_]", "", reply.upper())
+
+
+def passage_context(passage: Passage) -> str:
+    """The passage with its title and section: what the words of an answer may come from."""
+    chunk = passage.chunk
+    return " ".join(filter(None, [chunk.title, chunk.section, chunk.text]))

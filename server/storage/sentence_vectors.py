@@ -1,21 +1,18 @@
-"""Sentence vectors on disk, found by the sentence's text: an answer looks up the vectors of
-its passages' sentences instead of running the model on them (most of an answer's cost
-otherwise). A vector computed at answer time is kept for the next question and process;
-with SUMMIT_INGEST_SENTENCE_VECTORS the ingest computes those of every stored chunk, and
-records the store generation it did so for (so a later ingest fills only what it adds).
+"""Sentence vectors on disk, found by the sentence's text: the language model's citation
+check (server/llm/grounding.py) looks up the vectors of its passages' sentences instead of
+running the model on them (most of its cost otherwise). A vector computed at answer time is
+kept for the next question and process; with SUMMIT_INGEST_SENTENCE_VECTORS the ingest
+computes those of every stored chunk, and records the store generation it did so for (so a
+later ingest fills only what it adds).
 
 It is a cache, never the truth: a sentence it lacks is encoded; a write it cannot make (a
 full or read-only disk, another writer holding the lock too long) stops an ingest with a
 clear error, like any other write of the ingest, and is skipped when answering. Vectors are
 stored as float16 (cosine error ~1e-3) in SQLite, which lets servers read while an ingest
 writes. One file per store and embedding model, beside the BM25 index.
-
-Beside the vectors it keeps the named entities answers found in sentences (by tagger
-version): a process whose candidate sentences were tagged before never loads the tagger.
 """
 
 import hashlib
-import json
 import logging
 import sqlite3
 import threading
@@ -69,10 +66,6 @@ class SentenceVectorStore:
                 "(key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID"
             )
             writer.execute(
-                "CREATE TABLE IF NOT EXISTS entities "
-                "(key BLOB PRIMARY KEY, tagged TEXT NOT NULL) WITHOUT ROWID"
-            )
-            writer.execute(
                 "CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
         except (OSError, sqlite3.Error) as exc:
@@ -100,20 +93,6 @@ class SentenceVectorStore:
         wanted = {sentence_key(t): t for t in texts}
         held = {wanted[key] for (key,) in self._select("vectors", "key", list(wanted))}
         return [t for t in dict.fromkeys(texts) if t not in held]
-
-    def get_entities(self, texts: list[str], tagger: str) -> dict[str, list[tuple[str, str]]]:
-        """The (text, label) entities that `tagger` found in those texts it holds."""
-        wanted = {sentence_key(f"{tagger}\0{t}"): t for t in texts}
-        rows = self._select("entities", "key, tagged", list(wanted))
-        return {wanted[key]: [(text, label) for text, label in json.loads(t)] for key, t in rows}
-
-    def put_entities(self, tagged: dict[str, list[tuple[str, str]]], tagger: str) -> None:
-        """Stores the entities; a StoreUnavailableError saying why when it cannot."""
-        rows = [
-            (sentence_key(f"{tagger}\0{text}"), json.dumps(entities))
-            for text, entities in tagged.items()
-        ]
-        self._write("INSERT OR IGNORE INTO entities (key, tagged) VALUES (?, ?)", rows)
 
     def _select(self, table: str, columns: str, keys: list[bytes]) -> list[tuple[Any, ...]]:
         """Rows of those keys it holds; none when the file cannot be read (a cache)."""

@@ -9,10 +9,8 @@ the ONNX export, made once per model, is made then if it is missing). Each comma
 runs --runs times, the commands taking turns so that a change in the machine's load touches
 them all alike; one untimed round first warms the OS file cache, so this is a cold process
 over warm files. Wall time from spawn to exit, to the chat prompt, or to /readyz answering
-200; min/median/max. "summit ask" finds the named entities of its sentences on disk, kept
-there by the untimed round; "summit ask, no sentence file" (SUMMIT_SENTENCE_VECTORS=false)
-loads the entity tagger, as a question over never-read passages does. Children get
-HF_HUB_OFFLINE=1 and run in the temporary folder (no .env is read).
+200; min/median/max. "summit ask" loads the embedding model and the span reader and reads
+its passages. Children get HF_HUB_OFFLINE=1 and run in the temporary folder (no .env is read).
 """
 
 import argparse
@@ -63,11 +61,6 @@ def commands(summit: str, store: Path) -> dict[str, Command]:
         ),
         "torch + s-t: import, load, one encode": ([python, "-c", TORCH_LOAD_ENCODE], {}, to_exit),
         "summit ask": ([summit, "ask", QUESTION, "--store", str(store)], {}, to_exit),
-        "summit ask, no sentence file": (
-            [summit, "ask", QUESTION, "--store", str(store)],
-            {"SUMMIT_SENTENCE_VECTORS": "false"},
-            to_exit,
-        ),
         "summit chat: prompt shown": ([summit, "chat", "--store", str(store)], {}, to_prompt),
         "summit serve: /readyz 200": (
             [summit, "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)],
