@@ -18,6 +18,10 @@ from server.settings import Settings
 from server.storage.sentence_vectors import SentenceVectorStore
 from tests.pdfs import make_pdf
 
+# Where the article says the remains were found: "a former Japanese undersea mine", "the
+# Chosei Mine" (either is the fact).
+REMAINS_PLACE = r"undersea mine|Chosei Mine"
+
 pytestmark = pytest.mark.e2e
 QA_SETS = Path(__file__).parent / "qa"
 
@@ -92,7 +96,7 @@ def test_questions_from_stdin_give_one_json_line_each(store: Path) -> None:
     )
     answers = [Answer.model_validate_json(line) for line in out.splitlines()]
     assert code == 0
-    assert "undersea mine" in answers[0].answer
+    assert re.search(REMAINS_PLACE, answers[0].answer)
     assert "snap election" in answers[1].answer
     for answer in answers:
         assert_markers_have_citations(answer)
@@ -296,7 +300,7 @@ def test_asked_as_of_a_day_undated_documents_still_answer(store: Path) -> None:
     )
     assert code == 0
     answer = Answer.model_validate_json(out)
-    assert answer.answered and answer.short_answer == "Nara"
+    assert answer.answered and answer.short_answer is not None and "Nara" in answer.short_answer
 
 
 def test_a_day_that_is_not_a_date_is_a_clear_error() -> None:

@@ -17,6 +17,7 @@ from server.answers.candidates import Decision, ReadPassage, candidates_of, norm
 from server.answers.composing import compose
 from server.answers.kinds import answer_type
 from server.answers.pieces import answer_events, citation_of
+from server.answers.question import content_terms
 from server.answers.reader import PassageReader, shipped_reader
 from server.models import Answer, AnswerEvent
 from server.prompts import PromptLibrary
@@ -53,6 +54,8 @@ class ExtractiveAnswerer:
         return self._reader().threshold if configured is None else configured
 
     def answer(self, question: str, standalone: str, retrieval: Retrieval) -> Answer:
+        if not content_terms(standalone):  # only stop words: it asks nothing to look for
+            return self.no_answer(question, retrieval.passages)
         passages = [ReadPassage.of(p) for p in distinct_passages(retrieval.passages)]
         passages = passages[: self._policy.passages]
         # The kind of answer is what the latest question asks for; the reader reads the
