@@ -5,9 +5,10 @@ gets its new chunks first and loses its old ones after, so a failure midway lose
 Every file is read before anything is written; what to write is planned in ingest/planning.py.
 """
 
+import datetime
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ingest.web.sources import Sources, is_url
 from server.base.documents import Chunk
 from server.base.sentences import split_sentences
 from server.errors import PathNotFoundError
+from server.storage.catalogue import ADDED_KEY
 from server.storage.embeddings import Embedder
 from server.storage.lexical import LexicalIndex, sync_lexical_index
 from server.storage.sentence_vectors import SentenceVectorStore
@@ -117,6 +119,18 @@ class IngestPipeline:
         report.chunks = self._store.count()
         return report
 
+    def remove_documents(self, doc_ids: list[str]) -> list[str]:
+        """Takes these documents out of the store (the BM25 index follows, and running
+        servers see it at their next refresh); returns the ids that were stored."""
+        with ingest_lock(self._lock) if self._lock else nullcontext():
+            chunks = self._store.chunks_of_documents(doc_ids)
+            self._store.delete(c.chunk_id for c in chunks)
+            gone = {c.source for c in chunks} - self._store.sources_of({c.source for c in chunks})
+            if self._copies is not None and gone:
+                SignatureFile(self._copies.signatures).forget(sorted(gone))
+            self._store.publish(self.sync_lexical_index().version)
+        return sorted({c.doc_id for c in chunks})
+
     def _syndication(self) -> Syndication | None:
         if self._copies is None:
             return None
@@ -161,8 +175,9 @@ class IngestPipeline:
         # text did not change take the vector of the chunk they replace.
         reusable = self._store.vectors_by_text(sorted(plan.to_delete)) if plan.to_add else {}
         total = len(plan.to_add)
+        added = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         for start in range(0, total, self._batch_size):
-            batch = plan.to_add[start : start + self._batch_size]
+            batch = [_stamped(c, added) for c in plan.to_add[start : start + self._batch_size]]
             self._store_sentence_vectors(batch)  # first: a rerun after a kill skips them
             self._store.add(batch, self._vectors(batch, reusable))
             _notify(progress, "embed", start + len(batch), total)
@@ -220,6 +235,13 @@ def _store_sentences(
     missing = vectors.missing(sentences)
     if missing:
         vectors.put(missing, embedder.encode(missing))
+
+
+def _stamped(chunk: Chunk, added: str) -> Chunk:
+    """The chunk with when it was stored (a listing's `added`), unless it says already."""
+    if ADDED_KEY in chunk.metadata:
+        return chunk
+    return replace(chunk, metadata={**chunk.metadata, ADDED_KEY: added})
 
 
 def _still_there(source: str) -> bool:

@@ -106,6 +106,7 @@ class Planner:
             self._report.added += 1
         else:
             self._report.updated += 1
+        self._report.documents.append(document.doc_id)
         have = (mine or set()) | theirs
         self._plan.to_add.extend(c for c in chunks if c.chunk_id not in have)
         return None

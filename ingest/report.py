@@ -51,6 +51,7 @@ class IngestReport:
     fetched: int = 0  # feeds and pages that sent a body
     not_modified: int = 0  # feeds and pages that answered 304: nothing new, nothing read
     entries_unchanged: int = 0  # feed entries stored before and unchanged: not fetched
+    documents: list[str] = field(default_factory=list)  # ids of those added, updated or moved
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)

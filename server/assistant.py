@@ -18,6 +18,7 @@ from server.models import (
 from server.retrieval.dates import EVERY_DOCUMENT, Scope
 from server.retrieval.headlines import Headline, LatestHeadlines
 from server.retrieval.hybrid import HybridRetriever, Retrieval
+from server.storage.store import ChunkStore
 
 
 class Answerer(Protocol):
@@ -117,6 +118,11 @@ class Assistant:
 
     def status(self) -> StoreStatus:
         return self._status()
+
+    @property
+    def store(self) -> ChunkStore:
+        """The store answers come from now (its documents, as the doors list them)."""
+        return self._retriever.indexes.store
 
     def _clean(self, text: str) -> str:
         return clean_question(text, self._max_chars)

@@ -1,7 +1,8 @@
 """The small error vocabulary; each front door translates it once, by base class.
 
-The message of a SummitError is written for users and may be shown to them. Three kinds:
+The message of a SummitError is written for users and may be shown to them. Four kinds:
 - InvalidInputError: what was sent cannot be answered as it is (HTTP 422; fix the input);
+- NotFoundError: what was asked for by its id does not exist (HTTP 404);
 - UnavailableError: a part the answer needs is away or still loading (HTTP 503 with
   Retry-After; the same request may work later);
 - any other error, a SummitError included (a missing prompt file, a backend not
@@ -24,6 +25,10 @@ class SummitError(Exception):
 
 class InvalidInputError(SummitError):
     """The request itself is wrong: the same request will never work."""
+
+
+class NotFoundError(SummitError):
+    """What was asked for by its id does not exist (HTTP 404)."""
 
 
 class UnavailableError(SummitError):

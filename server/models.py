@@ -91,6 +91,34 @@ class StoreStatus(BaseModel):
     embedding_model: str
 
 
+class DocumentInfo(BaseModel):
+    """A document the store holds."""
+
+    id: str
+    title: str | None
+    source: str = Field(description="The file path or URL it was read from.")
+    outlet: str | None
+    published: str | None
+    chunks: int = Field(description="Its passages in the store.")
+    added: str | None = Field(description="When it was first stored (ISO 8601, UTC).")
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+    total: int = Field(description="Documents matching the filters, on every page.")
+
+
+class DocumentPassage(BaseModel):
+    chunk_id: str
+    section: str | None
+    page: int | None
+    text: str
+
+
+class DocumentDetail(DocumentInfo):
+    passages: list[DocumentPassage] = Field(description="In reading order.")
+
+
 class Turn(BaseModel):
     """One earlier message of a conversation."""
 

@@ -199,6 +199,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Largest HTTP request body accepted."
     )
+    upload_max_file_bytes: int = Field(default=20 << 20, ge=1024, description="Largest upload.")
+    upload_max_request_bytes: int = Field(
+        default=50 << 20, ge=1024, description="Largest POST /documents body, files together."
+    )
+    upload_max_waiting_jobs: int = Field(
+        default=8, ge=1, description="Document ingests waiting; past it, 503 and Retry-After."
+    )
     max_history_turns: int = Field(
         default=50, ge=0, description="Earlier messages a follow-up may draw on (the latest)."
     )
@@ -263,6 +270,11 @@ class Settings(BaseSettings):
         "similarity, or the share the texts hold of each other when the new one only adds a "
         "headline, a byline or a closing line. Measured on the news development set "
         "(README): updates of a developing story reach 0.70, a republished story 0.84.",
+    )
+    slack_uploaders: str = Field(
+        default="",
+        description="Who may add documents by sharing files with the bot: Slack user ids "
+        "separated by commas or spaces, or * for everyone (empty: no one).",
     )
     slack_slash_ephemeral: bool = Field(
         default=True, description="Answer /summit only to the person who asked."

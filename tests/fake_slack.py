@@ -85,6 +85,7 @@ class FakeSlack:
         self._messages: dict[str, list[Message]] = {}  # channel -> messages
         self._reactions: dict[tuple[str, str], set[str]] = {}  # (channel, ts) -> names
         self._last_micros = 0
+        self._files: dict[str, bytes] = {}  # path -> content, served with the bot token
         self._last_call_at = time.monotonic()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -149,6 +150,27 @@ class FakeSlack:
             micros = max(time.time_ns() // 1000, self._last_micros + 1)
             self._last_micros = micros
             return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def add_file(self, name: str, data: bytes) -> Message:
+        """A file as Slack describes it in a message's `files`; its download link is served
+        here, to requests that carry the bot token (as files.slack.com wants)."""
+        file_id = f"F{len(self._files) + 1:08d}"
+        path = f"/files-pri/T1-{file_id}/download/{name}"
+        self._files[path] = data
+        return {
+            "id": file_id,
+            "name": name,
+            "size": len(data),
+            "url_private": f"{self.url}{path}",
+            "url_private_download": f"{self.url}{path}",
+        }
+
+    def serve_file(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        self._record("files.download", {}, headers, path)
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 403, b"not allowed"
+        data = self._files.get(path)
+        return (200, data) if data is not None else (404, b"no such file")
 
     def add_message(self, channel: str, message: Message) -> Message:
         """Stores a message as Slack would hold it (a `ts` is assigned when missing)."""
@@ -576,6 +598,15 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self._answer()
 
         def do_GET(self) -> None:
+            if self.path.startswith("/files-pri/"):
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                status, data = fake.serve_file(self.path, headers)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             self._answer()
 
         def _answer(self) -> None:

@@ -19,6 +19,7 @@ USED_WITHOUT_IMPORT = {
     "mypy": "the type-check command",
     "types-pyyaml": "stubs mypy reads",
     "fakellm": "a command tests/test_e2e_fakellm.py starts",
+    "python-multipart": "FastAPI reads multipart forms with it (POST /documents)",
 }
 
 

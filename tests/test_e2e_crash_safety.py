@@ -401,6 +401,7 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
 
     from server.components import store_layout
     from server.settings import Settings
+    from server.storage.catalogue import ADDED_KEY
     from server.storage.chroma import open_persistent_client
     from server.storage.embeddings import model_label
     from server.storage.lexical import LexicalIndex
@@ -413,7 +414,11 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     chunks = ChunkStore(client, settings.collection, model_label(""))
     records = list(chunks.records())
     data["ids"] = [chunk_id for chunk_id, _, _ in records]
-    data["records"] = {chunk_id: {"text": t, "meta": m} for chunk_id, t, m in records}
+    # When a chunk was stored is when its ingest ran: no two ingests agree on it.
+    data["records"] = {
+        chunk_id: {"text": t, "meta": {k: v for k, v in m.items() if k != ADDED_KEY}}
+        for chunk_id, t, m in records
+    }
     data["count"] = chunks.count()
     data["version"] = chunks.version()
     collection = client.get_collection(settings.collection, embedding_function=None)

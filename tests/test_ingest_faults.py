@@ -18,8 +18,8 @@ from server.components import open_store
 from server.errors import StoreUnavailableError
 from server.settings import Settings
 from server.storage.chroma import open_persistent_client
-from server.storage.store import ChunkStore, RefusedRequestError
-from server.storage.store import _reaching_store as reaching_store
+from server.storage.reaching import RefusedRequestError, reaching_store
+from server.storage.store import ChunkStore
 from tests.fakes import FakeEmbedder
 from tests.test_web_ingest import article_page, ingest, rss
 from tests.web_site import WebSite, web_site

@@ -1,7 +1,8 @@
 """The command line: parses input, calls the core, formats output. Nothing else.
 
 `summit` is `main` here; each module registers its commands on the one typer app
-(server/cli/base.py): documents (ingest, status, model export), questions (ask, search,
+(server/cli/base.py): documents (ingest, status, model export), library (documents list,
+show, remove), questions (ask, search,
 chat), serving (serve, slack), evaluation (eval qa, eval retrieval), feedback (the ratings
 given in Slack). render prints what the core returns; chat is the interactive prompt.
 """
@@ -9,7 +10,15 @@ given in Slack). render prints what the core returns; chat is the interactive pr
 import os
 import sys
 
-from server.cli import documents, evaluation, feedback, questions, render, serving  # noqa: F401
+from server.cli import (  # noqa: F401
+    documents,
+    evaluation,
+    feedback,
+    library,
+    questions,
+    render,
+    serving,
+)
 from server.cli.base import app, err
 
 __all__ = ["app", "main"]

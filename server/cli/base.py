@@ -29,6 +29,12 @@ eval_app = typer.Typer(
     help="Measure retrieval and answer quality.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(eval_app, name="eval")
+documents_app = typer.Typer(
+    help="List, show and remove the documents the store holds.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(documents_app, name="documents")
 model_app = typer.Typer(
     help="Prepare the embedding model.", no_args_is_help=True, rich_markup_mode=None
 )

@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from server.assistant import Assistant
-from server.httpapi import chat_routes, docs_routes, openai_routes, page_routes
+from server.httpapi import chat_routes, docs_routes, document_routes, openai_routes, page_routes
 from server.httpapi.failures import RequestIdMiddleware, add_error_handlers
 from server.httpapi.limits import (
     ApiKeyMiddleware,
@@ -33,6 +33,8 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
         live.start()
         yield
         live.stop()
+        if app.state.jobs is not None:
+            app.state.jobs.stop()
 
     app = FastAPI(
         title="summit-assistant",
@@ -45,18 +47,22 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
     )
     app.state.settings = settings
     app.state.runtime = live
-    routers = (page_routes.router, docs_routes.router, chat_routes.router, openai_routes.router)
-    for router in routers:
-        app.include_router(router)
+    app.state.jobs = None  # the background ingests, made on the first upload (deps.jobs)
+    _add_routes(app, settings, live)
+    app.mount("/static", StaticFiles(directory=page_routes.STATIC), name="static")
+    add_error_handlers(app)
+    _add_guards(app, settings)
+    return app
+
+
+def _add_routes(app: FastAPI, settings: Settings, live: LiveAssistant) -> None:
+    for router in (page_routes, docs_routes, chat_routes, openai_routes, document_routes):
+        app.include_router(router.router)
     if settings.slack_bot_token and settings.slack_signing_secret:
         from server.httpapi.slack_routes import slack_router
         from server.slack.bot import create_slack_app
 
         app.include_router(slack_router(create_slack_app(settings, lambda: live.assistant)))
-    app.mount("/static", StaticFiles(directory=page_routes.STATIC), name="static")
-    add_error_handlers(app)
-    _add_guards(app, settings)
-    return app
 
 
 def _default_factory(settings: Settings) -> AssistantFactory:
@@ -84,12 +90,16 @@ def _add_guards(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(RateLimitMiddleware, bucket=bucket)
     if checks_keys and settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
-    app.add_middleware(BodySizeMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.upload_max_request_bytes,
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         expose_headers=["X-Request-ID", "Retry-After"],
     )

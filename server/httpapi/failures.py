@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from server.errors import InvalidInputError, SummitError, UnavailableError
+from server.errors import InvalidInputError, NotFoundError, SummitError, UnavailableError
 from server.httpapi.limits import (
     ASGIApp,
     Message,
@@ -44,6 +44,8 @@ def failure_of(exc: BaseException, request_id: str) -> Failure:
     """The response for an exception; logs it when it is the server's fault (5xx)."""
     if isinstance(exc, InvalidInputError):
         return Failure(422, str(exc), {})
+    if isinstance(exc, NotFoundError):
+        return Failure(404, str(exc), {})
     if isinstance(exc, UnavailableError):
         log.warning("request %s: 503 %s (cause: %r)", request_id, exc, exc.__cause__ or exc)
         return Failure(503, str(exc), {"Retry-After": str(exc.retry_after_s)})

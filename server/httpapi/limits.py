@@ -50,7 +50,18 @@ def is_open(scope: Scope) -> bool:
 
 
 def is_metered(scope: Scope) -> bool:
-    return scope["type"] == "http" and (scope["method"], route_path(scope)) in METERED
+    return scope["type"] == "http" and (
+        (scope["method"], route_path(scope)) in METERED or is_write(scope)
+    )
+
+
+def is_write(scope: Scope) -> bool:
+    """A request that changes what the store holds: a document added or removed."""
+    path = route_path(scope)
+    return scope["type"] == "http" and (
+        (scope["method"] == "POST" and path == "/documents")
+        or (scope["method"] == "DELETE" and path.startswith("/documents/"))
+    )
 
 
 def route_path(scope: Scope) -> str:
@@ -112,19 +123,22 @@ class ApiKeyMiddleware:
 
 
 class BodySizeMiddleware:
-    """413 for a body over the limit, whether it declares its length or streams it."""
+    """413 for a body over the limit, whether it declares its length or streams it; an
+    upload of documents has a limit of its own."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
         self._app = app
         self._max = max_bytes
+        self._max_upload = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        limit = self._max_upload if is_write(scope) else self._max
         declared = header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max:
-            await send_error(send, 413, f"The request body is over {self._max} bytes.")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await send_error(send, 413, f"The request body is over {limit} bytes.")
             return
         received = 0
 
@@ -133,8 +147,8 @@ class BodySizeMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self._max:
-                    raise _BodyTooLarge(self._max)
+                if received > limit:
+                    raise _BodyTooLarge(limit)
             return message
 
         # The app's HTTPException handler answers the 413 (server/httpapi/failures.py).

@@ -9,6 +9,7 @@ Mentions, DMs and the assistant pane get the answer streamed into their thread
 
 import itertools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,10 +20,12 @@ from slack_sdk.errors import SlackApiError
 from server.assistant import Assistant
 from server.errors import InvalidInputError, NotReadyError, UnavailableError
 from server.feedback import FeedbackStore, FeedbackStoreError
+from server.ingest_jobs import IngestJobs
 from server.models import Answer, Turn
 from server.settings import Settings
 from server.slack.blocks import FEEDBACK_ACTION, answer_message, closing_blocks, notice_message
 from server.slack.deliveries import SeenEvents
+from server.slack.files import FileIntake
 from server.slack.pane import PaneGreeter, assistant_pane, set_title, show_status
 from server.slack.ratings import FeedbackButtons
 from server.slack.streaming import Finished, StreamedReply, Thread, post_message
@@ -58,9 +61,26 @@ def create_slack_app(
         request_verification_enabled=secret is not None,
         token_verification_enabled=False,  # auth.test on the first event, not at start-up
     )
-    responder = SlackResponder(assistant_provider, settings.slack_slash_ephemeral, feedback)
+    intake = FileIntake(settings, _jobs_of(settings))
+    responder = SlackResponder(assistant_provider, settings.slack_slash_ephemeral, feedback, intake)
     register_listeners(app, responder, assistant_provider, FeedbackButtons(feedback))
     return app
+
+
+def _jobs_of(settings: Settings) -> Callable[[], IngestJobs]:
+    """The bot's background ingests, made on the first file shared."""
+    made: list[IngestJobs] = []
+    lock = threading.Lock()
+
+    def jobs() -> IngestJobs:
+        with lock:
+            if not made:
+                from server.components.documents import ingest_jobs
+
+                made.append(ingest_jobs(settings, settings.upload_max_waiting_jobs))
+            return made[0]
+
+    return jobs
 
 
 def register_listeners(
@@ -84,11 +104,16 @@ def _context_not_needed() -> None:
 
 class SlackResponder:
     def __init__(
-        self, assistant_provider: AssistantProvider, slash_ephemeral: bool, feedback: FeedbackStore
+        self,
+        assistant_provider: AssistantProvider,
+        slash_ephemeral: bool,
+        feedback: FeedbackStore,
+        intake: FileIntake | None = None,
     ) -> None:
         self._assistant = assistant_provider
         self._slash_ephemeral = slash_ephemeral
         self._feedback = feedback
+        self._intake = intake
         self._seen = SeenEvents()
 
     # Bolt passes a listener what its parameter names ask for (event, body, client, context).
@@ -138,6 +163,13 @@ class SlackResponder:
             return  # a retry or a duplicate delivery of an event already answered
         team = event.get("team") or body.get("team_id")
         thread = Thread(channel, event.get("thread_ts") or ts, team, event.get("user"))
+        if event.get("files") and self._intake is not None:
+            working = self._show_working(client, thread, ts, pane=False)
+            try:
+                self._intake.take(client, thread, event)  # files shared: added, not asked
+            finally:
+                working()
+            return
         working = self._show_working(client, thread, ts, pane)
         try:
             history = thread_history(client, event, bot_user_id) if thread.thread_ts != ts else []

@@ -61,6 +61,11 @@ class StoreLayout:
         return self.lexical_dir.parent / f"{self.collection}.feedback.sqlite3"
 
     @property
+    def uploads(self) -> Path:
+        """Files uploaded through the doors, each in a folder of its own (ingest/uploads.py)."""
+        return self.lexical_dir.parent / f"{self.collection}.uploads"
+
+    @property
     def fetch_state(self) -> Path:
         """What the last fetches of feeds and pages learnt (ingest/web/state.py)."""
         return self.lexical_dir.parent / f"{self.collection}.fetch-state.json"

@@ -9,12 +9,11 @@ function would try to download a model on first use.
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from server.base.documents import Chunk, MetadataValue, indexed_text
-from server.errors import StoreUnavailableError, SummitError, store_write_error
 from server.storage.chroma import open_collection
+from server.storage.reaching import reaching_store
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -32,7 +31,7 @@ class ChunkStore:
         self._collection = open_collection(client, name, model_label)
 
     def count(self) -> int:
-        with _reaching_store():
+        with reaching_store():
             return int(self._collection.count())
 
     def generation(self) -> str:
@@ -47,7 +46,7 @@ class ChunkStore:
         if self.generation() == version:
             return
         recorded = {"generation": version, "documents": self._count_documents()}
-        with _reaching_store():
+        with reaching_store():
             self._collection.modify(metadata={**self._recorded(), **recorded})
 
     def document_count(self) -> int:
@@ -61,7 +60,7 @@ class ChunkStore:
 
     def _recorded(self) -> Mapping[str, Any]:
         """The collection's metadata as stored now (another process may have changed it)."""
-        with _reaching_store():
+        with reaching_store():
             collection = self._client.get_collection(self._name, embedding_function=None)
         return collection.metadata or {}
 
@@ -77,7 +76,7 @@ class ChunkStore:
         """Every chunk id, a page at a time, without metadata (8x faster at 100k chunks)."""
         offset = 0
         while True:
-            with _reaching_store():
+            with reaching_store():
                 page = self._collection.get(include=[], limit=_PAGE, offset=offset)
             yield from page["ids"]
             if len(page["ids"]) < _PAGE:
@@ -89,7 +88,7 @@ class ChunkStore:
         include: list[Any] = ["metadatas", "documents"] if include_text else ["metadatas"]
         offset = 0
         while True:
-            with _reaching_store():
+            with reaching_store():
                 page = self._collection.get(include=include, limit=_PAGE, offset=offset)
             texts = page.get("documents") or [""] * len(page["ids"])
             yield from zip(page["ids"], texts, page["metadatas"] or [], strict=True)
@@ -98,12 +97,33 @@ class ChunkStore:
             offset += _PAGE
 
     def chunk_ids_by_document(self, source: str) -> dict[str, set[str]]:
-        with _reaching_store():
+        with reaching_store():
             page = self._collection.get(where={"source": source}, include=["metadatas"])
         by_doc: dict[str, set[str]] = {}
         for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
             by_doc.setdefault(str(meta["doc_id"]), set()).add(chunk_id)
         return by_doc
+
+    def chunks_of_documents(self, doc_ids: list[str]) -> list[Chunk]:
+        """Every chunk of these documents (no text)."""
+        if not doc_ids:
+            return []
+        with reaching_store():
+            where: Any = {"doc_id": {"$in": sorted(set(doc_ids))}}
+            page = self._collection.get(where=where, include=["metadatas"])
+        return [
+            chunk_from_record(chunk_id, "", meta)
+            for chunk_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True)
+        ]
+
+    def sources_of(self, sources: set[str]) -> set[str]:
+        """Those of these sources that still have chunks."""
+        if not sources:
+            return set()
+        with reaching_store():
+            where: Any = {"source": {"$in": sorted(sources)}}
+            page = self._collection.get(where=where, include=["metadatas"])
+        return {str(meta["source"]) for meta in page["metadatas"] or []}
 
     def sources(self) -> set[str]:
         return {str(meta["source"]) for _, _, meta in self.records(include_text=False)}
@@ -115,7 +135,7 @@ class ChunkStore:
         chunks, vectors = [c for c, _ in once.values()], [v for _, v in once.values()]
         if not chunks:
             return
-        with _reaching_store():
+        with reaching_store():
             self._collection.upsert(
                 ids=[c.chunk_id for c in chunks],
                 embeddings=vectors,  # type: ignore[arg-type]
@@ -127,7 +147,7 @@ class ChunkStore:
         """The stored vectors of these chunks, by the text they embed (title and text)."""
         found: dict[str, list[float]] = {}
         for start in range(0, len(chunk_ids), _PAGE):
-            with _reaching_store():
+            with reaching_store():
                 page = self._collection.get(
                     ids=chunk_ids[start : start + _PAGE],
                     include=["documents", "metadatas", "embeddings"],
@@ -158,17 +178,17 @@ class ChunkStore:
         if not ids:
             return
         relabelled = int(self._recorded().get("relabelled", 0)) + 1
-        with _reaching_store():
+        with reaching_store():
             self._collection.modify(metadata={**self._recorded(), "relabelled": relabelled})
         for start in range(0, len(ids), _PAGE):
             page = ids[start : start + _PAGE]
-            with _reaching_store():  # merged into the rest of each chunk's metadata
+            with reaching_store():  # merged into the rest of each chunk's metadata
                 self._collection.update(ids=page, metadatas=[dict(labels[i]) for i in page])
 
     def delete(self, chunk_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(chunk_ids))
         for start in range(0, len(ids), _PAGE):
-            with _reaching_store():
+            with reaching_store():
                 self._collection.delete(ids=ids[start : start + _PAGE])
 
     def delete_sources(self, sources: Iterable[str]) -> int:
@@ -183,7 +203,7 @@ class ChunkStore:
     def get(self, chunk_ids: list[str]) -> list[Chunk]:
         if not chunk_ids:
             return []
-        with _reaching_store():
+        with reaching_store():
             page = self._collection.get(
                 ids=list(dict.fromkeys(chunk_ids)), include=["metadatas", "documents"]
             )
@@ -211,7 +231,7 @@ class ChunkStore:
             where = {"doc_id": {"$in": sorted(only - exclude)}}
         elif exclude:
             where = {"doc_id": {"$nin": sorted(exclude)}}
-        with _reaching_store():
+        with reaching_store():
             found = self._collection.query(
                 query_embeddings=vector,
                 n_results=k,
@@ -229,47 +249,6 @@ class ChunkStore:
             (chunk_from_record(chunk_id, text or "", dict(meta or {})), 1.0 - float(distance))
             for chunk_id, text, meta, distance in rows
         ]
-
-
-@contextmanager
-def _reaching_store() -> Iterator[None]:
-    """A store that stopped answering (a Chroma server gone, a disk error) is a clear,
-    retryable error, not a crash. A request Chroma refuses as malformed is not the store
-    failing: it is said so, never blamed on the store."""
-    try:
-        yield
-    except StoreUnavailableError:
-        raise
-    except Exception as exc:  # chromadb raises untyped errors from its Rust core and HTTP
-        if _refused_as_malformed(exc):
-            raise RefusedRequestError(type(exc).__name__) from exc
-        otherwise = f"The store is not answering ({type(exc).__name__}); try again shortly."
-        raise store_write_error(exc, otherwise) from exc
-
-
-# chromadb.errors' names for a request it will never take as sent, whatever the store's state
-# (told by name: importing chromadb.errors imports all of chromadb).
-_MALFORMED = frozenset(
-    {
-        "DuplicateIDError",
-        "IDAlreadyExistsError",
-        "InvalidArgumentError",
-        "InvalidDimensionException",
-        "BatchSizeExceededError",
-    }
-)
-
-
-def _refused_as_malformed(exc: Exception) -> bool:
-    return type(exc).__module__.startswith("chromadb") and type(exc).__name__ in _MALFORMED
-
-
-class RefusedRequestError(SummitError):
-    def __init__(self, kind: str) -> None:
-        super().__init__(
-            f"summit-assistant made a request the vector index refused ({kind}): a fault of "
-            "this program, not of the store; what was stored before is kept. Please report it."
-        )
 
 
 def _metadata(chunk: Chunk) -> dict[str, MetadataValue]:

@@ -1,0 +1,91 @@
+"""The documents the store holds, wired for the doors: listed, shown with their passages,
+added from uploads and URLs as background jobs, and removed (through the ingest pipeline,
+under its lock, the BM25 index kept in step)."""
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ingest.lock import IngestBusyError
+from ingest.uploads import save_upload
+from ingest.web.sources import Sources
+from server.components import build_embedder, build_pipeline, ingest, store_layout
+from server.errors import NotFoundError
+from server.ingest_jobs import IngestJobs, JobRequest
+from server.models import DocumentDetail, DocumentInfo, DocumentList, DocumentPassage
+from server.settings import Settings
+from server.storage import catalogue
+from server.storage.catalogue import DocumentFilter, DocumentSummary
+from server.storage.store import ChunkStore
+
+
+def list_documents(
+    store: ChunkStore, wanted: DocumentFilter, offset: int = 0, limit: int = 50
+) -> DocumentList:
+    """The documents matching the filter, newest added first, a page of them."""
+    matching = catalogue.filtered(catalogue.summaries(store), wanted)
+    page = matching[offset : offset + limit]
+    return DocumentList(documents=[_info(s) for s in page], total=len(matching))
+
+
+def show_document(store: ChunkStore, doc_id: str) -> DocumentDetail:
+    summary = catalogue.find(store, doc_id)
+    if summary is None:
+        raise DocumentNotFoundError(doc_id)
+    passages = [
+        DocumentPassage(chunk_id=c.chunk_id, section=c.section, page=c.page, text=c.text)
+        for c in catalogue.passages(store, summary)
+    ]
+    return DocumentDetail(**_info(summary).model_dump(), passages=passages)
+
+
+def remove_document(settings: Settings, store: ChunkStore, doc_id: str) -> None:
+    """Its passages leave the store and the BM25 index; running doors see it at their next
+    refresh; an uploaded file goes too, so no rebuild brings it back. A
+    DocumentNotFoundError when the store holds no such document."""
+    pipeline = build_pipeline(settings, store, build_embedder(settings))
+    if not pipeline.remove_documents([doc_id]):
+        raise DocumentNotFoundError(doc_id)
+    uploads = store_layout(settings).uploads.resolve()
+    path = Path(doc_id).resolve()
+    if path.is_relative_to(uploads) and path.parent != uploads:
+        shutil.rmtree(path.parent, ignore_errors=True)  # the upload's own folder
+
+
+def save_uploads(settings: Settings, files: list[tuple[str, bytes]]) -> list[Path]:
+    """Each (name, content) saved under the store's folder; an UnreadableUploadError for a
+    kind of file no loader reads (then nothing is saved)."""
+    from ingest.uploads import suffix_for
+
+    for name, data in files:
+        suffix_for(name, data)  # every file checked before any is saved
+    folder = store_layout(settings).uploads
+    return [save_upload(folder, name, data) for name, data in files]
+
+
+def ingest_jobs(settings: Settings, max_waiting: int) -> IngestJobs:
+    """The background ingests of the doors: uploads and URLs, through `summit ingest`'s
+    pipeline; one waits while another ingest of the store runs."""
+
+    def run(request: JobRequest) -> dict[str, Any]:
+        report = ingest(settings, request.files, web=Sources(urls=list(request.urls)))
+        return report.as_json()
+
+    return IngestJobs(run, max_waiting, lambda exc: isinstance(exc, IngestBusyError))
+
+
+class DocumentNotFoundError(NotFoundError):
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(f"No document {doc_id!r} in the store (`summit documents list`).")
+
+
+def _info(summary: DocumentSummary) -> DocumentInfo:
+    return DocumentInfo(
+        id=summary.id,
+        title=summary.title,
+        source=summary.source,
+        outlet=summary.outlet,
+        published=summary.published,
+        chunks=summary.chunks,
+        added=summary.added,
+    )
