@@ -236,13 +236,19 @@ def test_an_answer_at_the_served_threshold_is_the_answer_at_zero_or_a_refusal() 
     """What the evaluation relies on to score every threshold from one run."""
     docs = [("a", "The leaders met in Nara.")]
     for margin in (-2.0, 0.0, 0.0001, 2.0):
-        everything = _answer("Where?", docs, [(0, "Nara", margin)], threshold=0.0)
-        served = _answer("Where?", docs, [(0, "Nara", margin)])
+        question = "Where did the leaders meet?"
+        everything = _answer(question, docs, [(0, "Nara", margin)], threshold=0.0)
+        served = _answer(question, docs, [(0, "Nara", margin)])
         assert everything.answered and everything.confidence is not None
         if everything.confidence >= 0.5:
             assert served == everything
         else:
             assert not served.answered
+
+
+def test_a_question_of_stop_words_alone_is_refused_before_any_reading() -> None:
+    answer = _answer("What is it?", [("a", "The leaders met in Nara.")], [(0, "Nara", 9.0)], 0.0)
+    assert not answer.answered and answer.confidence is None
 
 
 def test_the_sentence_of_a_span_is_found_in_the_passage_as_read() -> None:
