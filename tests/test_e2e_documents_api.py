@@ -148,3 +148,26 @@ def test_a_write_from_another_machine_with_no_key_set_is_forbidden(tmp_path: Pat
     assert response.status_code == 403 and "API key" in response.json()["detail"]
     assert client.delete("/documents/anything").status_code == 403
     assert not store_layout(settings_for(tmp_path)).uploads.exists()
+
+
+class _FullQueue:
+    def submit(self, request: object) -> object:
+        from server.ingest_jobs import JobsBusyError
+
+        raise JobsBusyError(8)
+
+    def stop(self) -> None:
+        pass
+
+
+def test_a_full_queue_is_503_with_retry_after_and_keeps_no_file(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, api_key="k")
+    app = create_app(settings)
+    app.state.jobs = _FullQueue()
+    client = TestClient(app)  # no lifespan: nothing loads
+    files = [("files", ("a.md", b"# A\n\nThe ferry to Jeju resumed.\n"))]
+    response = client.post("/documents", files=files, headers={"Authorization": "Bearer k"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+    assert "waiting" in response.json()["detail"]
+    uploads = store_layout(settings).uploads
+    assert not uploads.exists() or list(uploads.iterdir()) == []

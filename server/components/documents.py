@@ -63,6 +63,14 @@ def save_uploads(settings: Settings, files: list[tuple[str, bytes]]) -> list[Pat
     return [save_upload(folder, name, data) for name, data in files]
 
 
+def discard_uploads(settings: Settings, saved: list[Path]) -> None:
+    """Uploads that will not be ingested after all: their folders go."""
+    uploads = store_layout(settings).uploads.resolve()
+    for path in saved:
+        if path.resolve().parent.parent == uploads:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+
 def ingest_jobs(settings: Settings, max_waiting: int) -> IngestJobs:
     """The background ingests of the doors: uploads and URLs, through `summit ingest`'s
     pipeline; one waits while another ingest of the store runs."""

@@ -8,14 +8,13 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Respon
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from server.errors import UnavailableError
 from server.httpapi import deps
 from server.httpapi.schemas import Detail
 from server.models import DocumentDetail, DocumentList
 
 router = APIRouter(tags=["documents"])
-READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": Detail} for c in (401, 404, 422, 503)
-}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Detail} for c in (401, 404, 422, 503)}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     c: {"model": Detail} for c in (401, 403, 404, 413, 415, 422, 429, 503)
 }
@@ -44,7 +43,7 @@ async def add_documents(
     URLs, in the background; GET /jobs/{job} tells how it went."""
     from ingest.uploads import UnreadableUploadError
     from ingest.web.sources import is_url
-    from server.components.documents import save_uploads
+    from server.components.documents import discard_uploads, save_uploads
     from server.ingest_jobs import JobRequest
 
     deps.check_writer(request)
@@ -61,7 +60,11 @@ async def add_documents(
         saved = await run_in_threadpool(save_uploads, config, read)
     except UnreadableUploadError as exc:
         raise HTTPException(415, str(exc)) from exc
-    job = deps.jobs(request).submit(JobRequest(files=saved, urls=given))
+    try:
+        job = deps.jobs(request).submit(JobRequest(files=saved, urls=given))
+    except UnavailableError:
+        await run_in_threadpool(discard_uploads, config, saved)  # not kept for a later rebuild
+        raise
     return JobAccepted(job=job.id)
 
 
