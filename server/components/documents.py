@@ -3,6 +3,7 @@ added from uploads and URLs as background jobs, and removed (through the ingest 
 under its lock, the BM25 index kept in step)."""
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,8 @@ from ingest.lock import IngestBusyError
 from ingest.uploads import save_upload
 from ingest.web.sources import Sources
 from server.components import build_embedder, build_pipeline, ingest, store_layout
-from server.errors import NotFoundError
-from server.ingest_jobs import IngestJobs, JobRequest
+from server.errors import NotFoundError, UnavailableError
+from server.ingest_jobs import IngestJobs, Job, JobRequest
 from server.models import DocumentDetail, DocumentInfo, DocumentList, DocumentPassage
 from server.settings import Settings
 from server.storage import catalogue
@@ -63,7 +64,19 @@ def save_uploads(settings: Settings, files: list[tuple[str, bytes]]) -> list[Pat
     return [save_upload(folder, name, data) for name, data in files]
 
 
-def discard_uploads(settings: Settings, saved: list[Path]) -> None:
+def submit_ingest(
+    settings: Settings, jobs: IngestJobs, saved: list[Path], urls: Sequence[str] = ()
+) -> Job:
+    """The saved uploads and the URLs as a background ingest job; when no job can be taken
+    (JobsBusyError), the uploads are not kept either, so no later rebuild ingests them."""
+    try:
+        return jobs.submit(JobRequest(files=saved, urls=list(urls)))
+    except UnavailableError:
+        _discard_uploads(settings, saved)
+        raise
+
+
+def _discard_uploads(settings: Settings, saved: list[Path]) -> None:
     """Uploads that will not be ingested after all: their folders go."""
     uploads = store_layout(settings).uploads.resolve()
     for path in saved:

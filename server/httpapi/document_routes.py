@@ -8,7 +8,6 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Respon
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from server.errors import UnavailableError
 from server.httpapi import deps
 from server.httpapi.schemas import Detail
 from server.models import DocumentDetail, DocumentList
@@ -43,8 +42,7 @@ async def add_documents(
     URLs, in the background; GET /jobs/{job} tells how it went."""
     from ingest.uploads import UnreadableUploadError
     from ingest.web.sources import is_url
-    from server.components.documents import discard_uploads, save_uploads
-    from server.ingest_jobs import JobRequest
+    from server.components.documents import save_uploads, submit_ingest
 
     deps.check_writer(request)
     given = [u.strip() for u in (urls or "").splitlines() if u.strip()]
@@ -60,11 +58,7 @@ async def add_documents(
         saved = await run_in_threadpool(save_uploads, config, read)
     except UnreadableUploadError as exc:
         raise HTTPException(415, str(exc)) from exc
-    try:
-        job = deps.jobs(request).submit(JobRequest(files=saved, urls=given))
-    except UnavailableError:
-        await run_in_threadpool(discard_uploads, config, saved)  # not kept for a later rebuild
-        raise
+    job = await run_in_threadpool(submit_ingest, config, deps.jobs(request), saved, given)
     return JobAccepted(job=job.id)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from server.ingest_jobs import IngestJobs, JobRequest
+from server.ingest_jobs import IngestJobs
 from server.settings import Settings
 from server.slack.blocks import notice_message
 from server.slack.streaming import Thread, post_message
@@ -50,7 +50,7 @@ class FileIntake:
 
     def _add(self, files: list[Json]) -> list[str]:
         from ingest.uploads import UnreadableUploadError
-        from server.components.documents import save_uploads
+        from server.components.documents import save_uploads, submit_ingest
 
         lines: list[str] = []
         saved = []
@@ -62,7 +62,7 @@ class FileIntake:
             except (UnreadableUploadError, DownloadError) as exc:
                 lines.append(f"Not added: {name} ({_reason(exc)}).")
         if saved:
-            job = self._jobs().submit(JobRequest(files=saved))
+            job = submit_ingest(self._settings, self._jobs(), saved)
             done = self._jobs().wait(job.id, INGEST_WAIT_S)
             report, error = (done.report, done.error) if done else (None, None)
             lines.insert(0, _report_line(report, error))

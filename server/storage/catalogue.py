@@ -51,16 +51,8 @@ class DocumentFilter:
 
 def summaries(store: ChunkStore) -> list[DocumentSummary]:
     """Every document the store holds, newest added first (then by title)."""
-    found: dict[str, DocumentSummary] = {}
-    for chunk_id, _, meta in store.records(include_text=False):
-        chunk = chunk_from_record(chunk_id, "", meta)
-        summary = found.get(chunk.doc_id)
-        if summary is None:
-            summary = found[chunk.doc_id] = _summary_of(chunk)
-        summary.chunks += 1
-        summary.chunk_ids.append(chunk_id)
-        summary.added = _earliest(summary.added, _text(meta.get(ADDED_KEY)))
-    by_title = sorted(found.values(), key=lambda s: s.title or s.source)
+    chunks = (chunk_from_record(i, "", meta) for i, _, meta in store.records(include_text=False))
+    by_title = sorted(_summarised(chunks), key=lambda s: s.title or s.source)
     return sorted(by_title, key=lambda s: s.added or "", reverse=True)  # stable: titles stay
 
 
@@ -70,7 +62,21 @@ def passages(store: ChunkStore, summary: DocumentSummary) -> list[Chunk]:
 
 
 def find(store: ChunkStore, doc_id: str) -> DocumentSummary | None:
-    return next((s for s in summaries(store) if s.id == doc_id), None)
+    """One document, read by its id alone (not the whole store's metadata)."""
+    return next(iter(_summarised(store.chunks_of_documents([doc_id]))), None)
+
+
+def _summarised(chunks: Iterable[Chunk]) -> list[DocumentSummary]:
+    """The chunks (metadata only) grouped into their documents, in the order first met."""
+    found: dict[str, DocumentSummary] = {}
+    for chunk in chunks:
+        summary = found.get(chunk.doc_id)
+        if summary is None:
+            summary = found[chunk.doc_id] = _summary_of(chunk)
+        summary.chunks += 1
+        summary.chunk_ids.append(chunk.chunk_id)
+        summary.added = _earliest(summary.added, _text(chunk.metadata.get(ADDED_KEY)))
+    return list(found.values())
 
 
 def filtered(found: Iterable[DocumentSummary], wanted: DocumentFilter) -> list[DocumentSummary]:
