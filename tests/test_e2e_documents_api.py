@@ -124,7 +124,9 @@ def test_two_uploads_at_once_both_land_and_an_ingest_running_makes_them_wait(
             time.sleep(1.0)
             waiting = httpx.get(f"{server.url}/jobs/{first.json()['job']}").json()
             assert waiting["state"] in ("queued", "running")
-        reports = [finished(server.url, r.json()["job"])["report"] for r in (first, second)]
+        done = [finished(server.url, r.json()["job"]) for r in (first, second)]
+        assert [d["state"] for d in done] == ["done", "done"], done
+        reports = [d["report"] for d in done]
         assert [r["added"] for r in reports] == [1, 1]
 
 

@@ -2,6 +2,7 @@
 collection a store keeps its chunks in. Every failure is a StoreUnavailableError that
 says why (chromadb raises untyped errors from its Rust core and over HTTP)."""
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,11 @@ from server.errors import StoreUnavailableError, storage_problem
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
+
+
+# chromadb keeps one system per path and builds it unguarded: two threads opening a store at
+# once (a background ingest job and a server's refresh) raced into an AttributeError.
+_OPENING = threading.Lock()
 
 
 def open_persistent_client(path: Path) -> "ClientAPI":
@@ -21,9 +27,10 @@ def open_persistent_client(path: Path) -> "ClientAPI":
         raise StoreUnavailableError(f"The store path is a file, not a folder: {path}")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+        with _OPENING:
+            return chromadb.PersistentClient(
+                path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+            )
     except Exception as exc:  # chromadb raises untyped errors from its Rust core
         problem = storage_problem(exc)
         if problem:
