@@ -20,8 +20,8 @@ from ingest.planning import Plan, Planner
 from ingest.report import IngestReport, Skipped, Warned
 from ingest.syndication import Syndication
 from ingest.web.fetcher import PoliteFetcher
-from ingest.web.reader import WebReader
 from ingest.web.sources import Sources, is_url
+from ingest.web.web_documents import WebDocuments
 from server.base.documents import Chunk
 from server.base.sentences import split_sentences
 from server.errors import PathNotFoundError
@@ -95,9 +95,9 @@ class IngestPipeline:
         vectors_complete = self._sentence_vectors_complete()  # before anything changes
         report = IngestReport()
         reads = self._read_files(files, report, progress)
-        reader = self._web_reader(web)
-        if web is not None and reader is not None:
-            reads.update(reader.read(web.sources, report))
+        web_documents = self._web_documents(web)
+        if web is not None and web_documents is not None:
+            reads.update(web_documents.read(web.sources, report))
         syndication = self._syndication()
         if syndication is not None:
             reads = syndication.sift(reads)
@@ -110,8 +110,8 @@ class IngestPipeline:
                 syndication.forget(gone)
         if syndication is not None:
             syndication.record()
-        if reader is not None:
-            reader.save_state()
+        if web_documents is not None:
+            web_documents.save_state()
         # BM25 saved first, so a server that sees the new generation finds it in step.
         version = self.sync_lexical_index().version
         self._store.publish(version)
@@ -138,7 +138,7 @@ class IngestPipeline:
             self._store, SignatureFile(self._copies.signatures), self._copies.threshold
         )
 
-    def _web_reader(self, web: WebFetch | None) -> WebReader | None:
+    def _web_documents(self, web: WebFetch | None) -> WebDocuments | None:
         if web is None or self._copies is None:
             return None
         signatures = SignatureFile(self._copies.signatures)
@@ -146,7 +146,7 @@ class IngestPipeline:
         def is_stored(source: str) -> bool:
             return bool(self._store.chunk_ids_by_document(source)) or signatures.is_copy(source)
 
-        return WebReader(web.fetcher, self._copies.fetch_state, self._chunker, is_stored)
+        return WebDocuments(web.fetcher, self._copies.fetch_state, self._chunker, is_stored)
 
     def _read_files(
         self, files: list[Path], report: IngestReport, progress: Progress | None

@@ -4,9 +4,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from server.errors import EmptyQuestionError, InvalidInputError
-from server.llm.condense import RuleCondenser
-from server.models import (
+from server.contract import (
     Answer,
     AnswerEvent,
     DoneEvent,
@@ -15,6 +13,8 @@ from server.models import (
     StoreStatus,
     Turn,
 )
+from server.errors import EmptyQuestionError, InvalidInputError
+from server.llm.condense import RuleCondenser
 from server.retrieval.dates import EVERY_DOCUMENT, Scope
 from server.retrieval.headlines import Headline, LatestHeadlines
 from server.retrieval.hybrid import HybridRetriever, Retrieval

@@ -3,7 +3,7 @@
 Used where only text travels (OpenAI-compatible replies, notification fallbacks).
 """
 
-from server.models import Answer, Citation
+from server.contract import Answer, Citation
 
 _QUOTE_CHARS = 300
 # Before the checked answer, where text already streamed cannot be taken back.

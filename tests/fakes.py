@@ -12,7 +12,7 @@ from server.storage.embeddings import Embedder
 
 if TYPE_CHECKING:
     from ingest.pipeline import IngestPipeline
-    from server.answers.reader import SpanReading
+    from server.answers.span_reader import SpanReading
     from server.storage.sentence_vectors import SentenceVectorStore
 
 DIMENSIONS = 32
@@ -52,7 +52,7 @@ class FakeReader:
     threshold = 0.5
 
     def read(self, question: str, passages: list[str]) -> "list[SpanReading]":
-        from server.answers.reader import SpanReading
+        from server.answers.span_reader import SpanReading
 
         asked = _stems(question)
         found = []

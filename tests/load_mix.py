@@ -1,5 +1,5 @@
 """A mixed load of questions over every answering endpoint, shared by the load test in the
-suite (tests/test_e2e_load.py) and the benchmark (tests/benchmarks/bench_http.py --mixed).
+suite (tests/test_e2e_load.py) and the benchmark (tools/benchmarks/bench_http.py --mixed).
 
 Each request is one of /chat, /chat/stream (read to its end), /search and
 /v1/chat/completions, in turn, with the questions of tests/qa/dev.jsonl cycled. A stream

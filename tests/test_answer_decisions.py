@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
-from server.answers.reader import shipped_reader
+from server.answers.span_reader import shipped_reader
 from server.base.documents import Chunk, MetadataValue
-from server.models import Answer
+from server.contract import Answer
 from server.prompts import PromptLibrary
 from server.retrieval.hybrid import Passage, Retrieval
 

@@ -8,8 +8,8 @@ import pytest
 from rich.console import Console
 
 from server.cli.chat import run_chat
+from server.contract import StoreStatus
 from server.errors import InvalidInputError
-from server.models import StoreStatus
 from server.settings import Settings
 
 

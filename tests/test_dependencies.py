@@ -1,5 +1,5 @@
 """What pyproject.toml declares is what the code uses: every declared distribution is
-imported somewhere in ingest/, server/ or tests/, or is on the short list of those used
+imported somewhere in ingest/, server/, tests/ or tools/, or is on the short list of those used
 another way, each with its reason."""
 
 import ast
@@ -9,7 +9,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_FOLDERS = ("ingest", "server", "tests")
+SOURCE_FOLDERS = ("ingest", "server", "tests", "tools")
 
 # Declared, yet no import statement names them.
 USED_WITHOUT_IMPORT = {

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from server.cli import app
 from server.components import store_layout
-from server.models import Answer
+from server.contract import Answer
 from server.settings import Settings
 from server.storage.sentence_vectors import SentenceVectorStore
 from tests.pdfs import make_pdf

@@ -6,7 +6,7 @@ embedded Chroma store on disk), offline. The stores are inspected in a fresh sub
 (`snapshot_main`): Chroma caches an embedded store per process, and a store damaged by a
 kill must not be able to take the test process down with it.
 
-tests/benchmarks/crash_ingest.py runs the same scenarios at LARGE_DOCUMENTS (or 10,000)
+tools/benchmarks/crash_ingest.py runs the same scenarios at LARGE_DOCUMENTS (or 10,000)
 and prints what it finds.
 """
 
@@ -578,7 +578,7 @@ def stray_lexical_entries(snap: Snapshot) -> list[str]:
     return [e for e in entries if e.startswith(".") and e not in live]
 
 
-# --- the scenarios (also run by tests/benchmarks/crash_ingest.py) -------------------------
+# --- the scenarios (also run by tools/benchmarks/crash_ingest.py) -------------------------
 
 
 def clean(ws: Workspace, name: str) -> tuple[Run, Snapshot]:
@@ -702,7 +702,7 @@ def test_an_ingest_killed_five_times_then_rerun_ends_as_one_clean_ingest(
 
 
 def test_the_store_still_answers_after_the_kills(crashed: Crashed) -> None:
-    from server.models import Answer
+    from server.contract import Answer
 
     assert crashed.asked.returncode == 0, crashed.asked.stderr
     answer = Answer.model_validate_json(crashed.asked.stdout)

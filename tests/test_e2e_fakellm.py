@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from server.cli import app
-from server.models import Answer
+from server.contract import Answer
 
 pytestmark = pytest.mark.e2e
 INVENTED = "Both leaders also visited the Osaka Expo site on the second day."

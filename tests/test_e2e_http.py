@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from server.models import Answer
+from server.contract import Answer
 from server.settings import Settings
 from tests.servers import running_server
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from server.cli import app
-from server.models import Answer
+from server.contract import Answer
 from server.settings import Settings
 from tests.fake_llm import MODEL, FakeLlmServer, Json, Reply
 from tests.servers import running_server

@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from server.cli import app
-from server.models import Answer
+from server.contract import Answer
 
 GGUF = os.environ.get("LLM_TEST_GGUF", "")
 BASE_URL = os.environ.get("LLM_TEST_BASE_URL", "")

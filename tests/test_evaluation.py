@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from server.contract import Answer, Citation
 from server.errors import SummitError
 from server.evaluation.answer_quality import Asker, evaluate_qa, holds_fact, is_right, wilson
 from server.evaluation.question_sets import UNSCORED, QAItem, dataset_corpus, load_question_set
-from server.models import Answer, Citation
 from server.retrieval.dates import Scope
 
 

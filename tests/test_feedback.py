@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from server.cli.base import app
+from server.contract import Answer, Citation
 from server.feedback import FeedbackStore, FeedbackStoreError, as_question
-from server.models import Answer, Citation
 from server.retrieval.headlines import clean_headline
 
 

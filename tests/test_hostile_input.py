@@ -34,10 +34,10 @@ from ingest.pipeline import IngestPipeline
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
 from server.base.documents import indexed_text
+from server.contract import Answer, SearchResponse, StoreStatus
 from server.errors import SummitError
 from server.httpapi.app import create_app
 from server.httpapi.schemas import ChatCompletion
-from server.models import Answer, SearchResponse, StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval.hybrid import HybridRetriever
 from server.settings import Settings

@@ -17,9 +17,9 @@ from ingest.chunker import Chunker, ChunkingPolicy
 from ingest.pipeline import IngestPipeline
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.assistant import Assistant
+from server.contract import Answer, AnswerEvent, CitationsEvent, StoreStatus, Turn
 from server.errors import StoreUnavailableError
 from server.httpapi.app import create_app
-from server.models import Answer, AnswerEvent, CitationsEvent, StoreStatus, Turn
 from server.prompts import PromptLibrary
 from server.retrieval.hybrid import HybridRetriever
 from server.settings import Settings

@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.assistant import Assistant
+from server.contract import AnswerEvent
 from server.errors import StoreUnavailableError
 from server.httpapi.app import create_app
 from server.httpapi.limits import TokenBucket
-from server.models import AnswerEvent
 from server.prompts import PromptError
 from server.settings import Settings
 from tests.servers import running_server

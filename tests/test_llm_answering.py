@@ -14,11 +14,11 @@ from pydantic import Field
 
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.base.documents import Chunk
+from server.contract import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.llm.answering import NO_ANSWER_TOKEN, LlmAnswerer
 from server.llm.chat_models import ReplyStream
 from server.llm.condense import ModelCondenser
 from server.llm.grounding import CitationVerifier, GroundingPolicy, parse_claims
-from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.prompts import PromptLibrary
 from server.retrieval.hybrid import Passage, Retrieval
 from server.storage.embeddings import CachedEncoder

@@ -4,8 +4,8 @@ import pytest
 
 from server.answers.kinds import AnswerType, answer_type
 from server.answers.question import content_terms
+from server.contract import Turn
 from server.llm.condense import MAX_STANDALONE_WORDS, standalone_question
-from server.models import Turn
 from server.prompts import PromptError, PromptLibrary
 from server.retrieval.hybrid import reciprocal_rank_fusion
 

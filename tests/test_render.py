@@ -7,7 +7,7 @@ from rich.console import Console
 
 from ingest.pipeline import IngestReport, Skipped
 from server.cli import render
-from server.models import Answer, Citation, DeltaEvent, DoneEvent
+from server.contract import Answer, Citation, DeltaEvent, DoneEvent
 
 TRICKY = r"Set [bold]x[/bold] as in [1], :warning: and C:\\"
 
@@ -74,7 +74,7 @@ def test_an_error_line_keeps_the_message_verbatim() -> None:
 
 
 def test_a_syndicated_citation_names_its_other_outlets() -> None:
-    from server.models import Republished
+    from server.contract import Republished
     from server.plaintext import citation_label
 
     cited = citation("text").model_copy(

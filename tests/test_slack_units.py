@@ -6,8 +6,8 @@ import pytest
 import yaml
 from slack_sdk import WebClient
 
+from server.contract import Answer, Citation, CitationsEvent, DeltaEvent, DoneEvent
 from server.errors import UnavailableError
-from server.models import Answer, Citation, CitationsEvent, DeltaEvent, DoneEvent
 from server.slack.blocks import FEEDBACK_ACTION, answer_message, closing_blocks, escape
 from server.slack.deliveries import SeenEvents
 from server.slack.streaming import Finished, StreamedReply, Thread

@@ -11,7 +11,7 @@ import pytest
 
 from server.answers.candidates import ReadPassage
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
-from server.answers.reader import TOKENIZER, ReaderFiles, SpanReading
+from server.answers.span_reader import TOKENIZER, ReaderFiles, SpanReading
 from server.answers.spans import MAX_ANSWER_PIECES, best_spans
 from server.answers.windows import (
     OVERLAP_PIECES,

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from server.answers.kinds import AnswerType
-from server.answers.reader import SpanReading
+from server.answers.span_reader import SpanReading
 from server.base.sentences import split_sentences
 from server.retrieval.hybrid import Passage
 

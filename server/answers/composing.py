@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from server.answers.candidates import Candidate, Decision, ReadPassage, normalised, rounded
 from server.answers.kinds import AnswerType
 from server.answers.pieces import citation_of
-from server.answers.reader import SpanReading
-from server.models import Answer
+from server.answers.span_reader import SpanReading
+from server.contract import Answer
 from server.plaintext import with_short_answer
 
 # A differing value is shown beside the best one when its own margin over "no answer" is

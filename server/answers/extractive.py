@@ -1,7 +1,7 @@
 """The extractive answerer: the span reader points at the words that answer, and the answer
 quotes the sentence that holds them.
 
-Top to bottom: the best-ranked passages are read with the question (server/answers/reader.py);
+Top to bottom: the best-ranked passages are read with the question (server/answers/span_reader.py);
 the spans it points at are merged into candidate answers (one per distinct answer text, every
 passage that states it kept); the best candidate answers when it beats "no answer here" by the
 calibrated threshold, and the answer is then its span (`short_answer`) and the sentence holding
@@ -18,8 +18,8 @@ from server.answers.composing import compose
 from server.answers.kinds import answer_type
 from server.answers.pieces import answer_events, citation_of
 from server.answers.question import content_terms
-from server.answers.reader import PassageReader, shipped_reader
-from server.models import Answer, AnswerEvent
+from server.answers.span_reader import PassageReader, shipped_reader
+from server.contract import Answer, AnswerEvent
 from server.prompts import PromptLibrary
 from server.retrieval.hybrid import Passage, Retrieval
 

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterator
 
 from server.base.document_meta import also_in_of, outlet_of, published_of
-from server.models import (
+from server.contract import (
     Answer,
     AnswerEvent,
     Citation,

@@ -6,9 +6,9 @@ import os
 from rich.console import Console
 
 from server.cli import render
+from server.contract import Turn
 from server.errors import SummitError
 from server.live import AssistantFactory, LiveAssistant, kept_current
-from server.models import Turn
 from server.prompts import PromptLibrary
 from server.settings import Settings
 

@@ -10,7 +10,7 @@ from server.cli import render
 from server.cli.base import JsonOption, StoreOption, documents_app, load_settings, out, user_errors
 
 if TYPE_CHECKING:
-    from server.models import DocumentDetail, DocumentList
+    from server.contract import DocumentDetail, DocumentList
 
 say = render.print_text
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The document's id (see list).")]

@@ -17,10 +17,10 @@ if TYPE_CHECKING:  # importing these pulls in the model and store libraries
     from pathlib import Path
 
     from ingest.report import IngestReport
+    from server.contract import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
     from server.evaluation.answer_quality import QAOutcome, QAReport, Rate
     from server.evaluation.retrieval_quality import RetrievalReport
     from server.feedback import Rated
-    from server.models import Answer, AnswerEvent, Citation, SearchResponse, StoreStatus
 
 # A part of a line: plain text, or (text, style) with a rich style such as "bold".
 Part = str | tuple[str, str]
@@ -51,7 +51,7 @@ def print_answer(console: Console, answer: "Answer") -> None:
 
 def print_answer_stream(console: Console, events: "Iterable[AnswerEvent]") -> "Answer":
     """The answer's text as it is written, then its checked form if that differs."""
-    from server.models import DeltaEvent, DoneEvent
+    from server.contract import DeltaEvent, DoneEvent
     from server.plaintext import CHECKED_HEADING
 
     for event in events:

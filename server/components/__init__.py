@@ -11,15 +11,15 @@ from ingest.watching import RoundCallback, follow
 from ingest.web.fetcher import PoliteFetcher
 from ingest.web.sources import Sources
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
-from server.answers.reader import shipped_reader
+from server.answers.span_reader import shipped_reader
 from server.assistant import Answerer, Assistant, Condenser
 from server.components.web import fetch_policy
+from server.contract import StoreStatus
 from server.feedback import FeedbackStore
 from server.llm.answering import LlmAnswerer
 from server.llm.chat_models import ReplyStream, build_chat_model
 from server.llm.condense import ModelCondenser, RuleCondenser
 from server.llm.grounding import CitationVerifier, GroundingPolicy
-from server.models import StoreStatus
 from server.prompts import PromptLibrary
 from server.retrieval.hybrid import HybridRetriever
 from server.retrieval.indexes import IndexSource
@@ -182,7 +182,7 @@ def watch(
 
 
 @dataclass(frozen=True)
-class Reader:
+class ReadSide:
     """The read side's parts over one store: what answers (and their evaluation) use."""
 
     retriever: HybridRetriever
@@ -192,7 +192,7 @@ class Reader:
     extractive: ExtractiveAnswerer
 
 
-def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
+def build_read_side(settings: Settings, notify: Notify | None = None) -> ReadSide:
     """The retriever and extractive answerer over the configured store; an empty embedded
     store gets the bundled corpus."""
     embedder = build_embedder(settings)
@@ -221,7 +221,7 @@ def build_reader(settings: Settings, notify: Notify | None = None) -> Reader:
     encoder = CachedEncoder(embedder, settings.sentence_cache_size, vectors)
     reader = shipped_reader()  # now, as the embedder: a damaged file fails the start
     answerer = ExtractiveAnswerer(prompts, policy, reader=lambda: reader)
-    return Reader(retriever, source, encoder, prompts, answerer)
+    return ReadSide(retriever, source, encoder, prompts, answerer)
 
 
 def _when_empty(
@@ -245,9 +245,11 @@ def _when_empty(
 
 def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:
     """The assistant over the configured store; an empty store gets the bundled corpus."""
-    reader = build_reader(settings, notify)
-    retriever = reader.retriever
-    answerer, condenser = _writer(settings, reader.encoder, reader.prompts, reader.extractive)
+    read_side = build_read_side(settings, notify)
+    retriever = read_side.retriever
+    answerer, condenser = _writer(
+        settings, read_side.encoder, read_side.prompts, read_side.extractive
+    )
     return Assistant(
         retriever,
         answerer,
@@ -255,7 +257,7 @@ def build_assistant(settings: Settings, notify: Notify | None = None) -> Assista
         settings.max_question_chars,
         settings.max_history_turns,
         condenser,
-        lambda: retriever.refresh(reader.index_source),
+        lambda: retriever.refresh(read_side.index_source),
     )
 
 

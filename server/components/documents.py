@@ -11,9 +11,9 @@ from ingest.lock import IngestBusyError
 from ingest.uploads import save_upload
 from ingest.web.sources import Sources
 from server.components import build_embedder, build_pipeline, ingest, store_layout
+from server.contract import DocumentDetail, DocumentInfo, DocumentList, DocumentPassage
 from server.errors import NotFoundError, UnavailableError
 from server.ingest_jobs import IngestJobs, Job, JobRequest
-from server.models import DocumentDetail, DocumentInfo, DocumentList, DocumentPassage
 from server.settings import Settings
 from server.storage import catalogue
 from server.storage.catalogue import DocumentFilter, DocumentSummary

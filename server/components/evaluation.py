@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from ingest.pipeline import Progress
-from server.answers.reader import shipped_reader
+from server.answers.span_reader import shipped_reader
 from server.components import (
     Notify,
     build_assistant,

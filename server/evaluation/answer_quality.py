@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from server.contract import Answer
 from server.evaluation.question_sets import UNSCORED, QAItem
-from server.models import Answer
 from server.retrieval.dates import Scope
 
 _Z95 = 1.959964  # the normal quantile of a two-sided 95 % interval

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from server.assistant import Assistant
+from server.contract import Answer, CitationsEvent, DeltaEvent, SearchResponse
 from server.httpapi import deps
 from server.httpapi.schemas import ChatRequest, Detail
 from server.httpapi.sse import event, sse_response
-from server.models import Answer, CitationsEvent, DeltaEvent, SearchResponse
 
 router = APIRouter(tags=["chat"])
 ERRORS: dict[int | str, dict[str, object]] = {

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from fastapi import HTTPException, Request
 
 from server.assistant import Assistant, clean_question
+from server.contract import Turn
 from server.ingest_jobs import IngestJobs
 from server.live import LiveAssistant
-from server.models import Turn
 from server.settings import Settings
 
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Respon
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from server.contract import DocumentDetail, DocumentList
 from server.httpapi import deps
 from server.httpapi.schemas import Detail
-from server.models import DocumentDetail, DocumentList
 
 router = APIRouter(tags=["documents"])
 READ_ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": Detail} for c in (401, 404, 422, 503)}

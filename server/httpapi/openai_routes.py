@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from server.assistant import Assistant
+from server.contract import CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.errors import InvalidInputError
 from server.httpapi import deps
 from server.httpapi.chat_routes import ERRORS
@@ -23,7 +24,6 @@ from server.httpapi.schemas import (
     ModelList,
 )
 from server.httpapi.sse import event, sse_response
-from server.models import CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.plaintext import CHECKED_HEADING, answer_as_text, answer_of_reply, sources_as_text
 
 router = APIRouter(prefix="/v1", tags=["openai"])

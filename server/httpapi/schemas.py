@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API (the answer JSON itself is server.models)."""
+"""Request and response bodies of the HTTP API (the answer JSON itself is server.contract)."""
 
 import datetime
 import time
@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.models import Citation, Turn
+from server.contract import Citation, Turn
 from server.retrieval.dates import Scope
 
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from server.answers.extractive import ExtractiveAnswerer
 from server.answers.pieces import citation_of, text_pieces
+from server.contract import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent
 from server.llm.chat_models import GenerationError, ReplyStream
 from server.llm.grounding import CitationVerifier, parse_claims
-from server.models import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent
 from server.prompts import PromptLibrary
 from server.retrieval.hybrid import Passage, Retrieval
 

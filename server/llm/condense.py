@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from server.answers.question import content_terms
-from server.models import Turn
+from server.contract import Turn
 
 if TYPE_CHECKING:
     from server.llm.chat_models import ReplyStream

@@ -4,7 +4,7 @@ is streamed; the blocks after it close the message."""
 
 from typing import Any
 
-from server.models import Answer, Citation
+from server.contract import Answer, Citation
 from server.plaintext import (
     SHORT_ANSWER_SEPARATOR,
     answer_as_text,

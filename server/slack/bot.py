@@ -18,10 +18,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from server.assistant import Assistant
+from server.contract import Answer, Turn
 from server.errors import InvalidInputError, NotReadyError, UnavailableError
 from server.feedback import FeedbackStore, FeedbackStoreError
 from server.ingest_jobs import IngestJobs
-from server.models import Answer, Turn
 from server.settings import Settings
 from server.slack.blocks import FEEDBACK_ACTION, answer_message, closing_blocks, notice_message
 from server.slack.deliveries import SeenEvents

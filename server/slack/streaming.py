@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.chat_stream import ChatStream
 
-from server.models import Answer, AnswerEvent, DeltaEvent, DoneEvent
+from server.contract import Answer, AnswerEvent, DeltaEvent, DoneEvent
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]  # `text` and `blocks`, as chat.postMessage takes them

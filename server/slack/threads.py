@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from server.models import Turn
+from server.contract import Turn
 from server.plaintext import answer_of_reply
 
 log = logging.getLogger(__name__)

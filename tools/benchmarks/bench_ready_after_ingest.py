@@ -1,10 +1,10 @@
 """How soon `summit serve` is ready after an ingest into a large store, beside a start with
 nothing ingested since, measured in the same run.
 
-    python tests/benchmarks/bench_ready_after_ingest.py [--store DIR] [--runs 3] [--json]
+    python tools/benchmarks/bench_ready_after_ingest.py [--store DIR] [--runs 3] [--json]
 
 --store: a store built by bench_scale.py (default /tmp/summit-bench-scale/chunks-100000, the
-100k-chunk store; build it with `python tests/benchmarks/bench_scale.py --sizes 100000`).
+100k-chunk store; build it with `python tools/benchmarks/bench_scale.py --sizes 100000`).
 Each run writes one new short article into a temporary folder and runs `summit ingest` of
 it into the store (timed apart: the ingest saves the BM25 index of the new store with it),
 then starts `summit serve` over the store and times spawn to GET /readyz 200, then starts

@@ -1,7 +1,7 @@
 """Experiment: sentence vectors pooled from their chunk's own pass ("late chunking") against
 sentences encoded alone, judged by the answer-quality figures of the question sets.
 
-    python tests/benchmarks/late_chunking.py [--store DIR]
+    python tools/measurements/late_chunking.py [--store DIR]
 
 Late chunking would give an ingest every sentence's vector for free (one forward pass makes
 the chunk vector and, averaging the token vectors of each sentence's span, the sentence

@@ -2,12 +2,12 @@
 head over `[CLS] question [SEP] passage [SEP]`, the [CLS] position meaning "no answer here".
 
     pip install -e ".[train]"
-    python tests/tuning/train_span_reader.py --squad1 ../shared/data/squad_v1_train \
+    python tools/training/train_span_reader.py --squad1 ../shared/data/squad_v1_train \
         --squad2 ../shared/data/squad_v2_train_split [--work /tmp/span-reader] [--write]
 
 Trains on SQuAD 1.1's questions (all of them, or a seeded sample: --squad1-questions), the
 SQuAD 2.0 split's articles but those held for validation (half its questions unanswerable),
-and hard negatives (tests/tuning/span_reader_data.py). Seeded; a checkpoint every
+and hard negatives (tools/training/span_reader_data.py). Seeded; a checkpoint every
 --checkpoint-every steps in --work, so a killed run started again resumes where it stopped.
 At the end it scores the validation articles (gold paragraph) with the torch model, exports
 it to ONNX, quantises it to int8, scores that too, and with --write puts the int8 graph,
@@ -367,7 +367,7 @@ def write_reader(int8: Path, args: argparse.Namespace, figures: dict[str, Any]) 
     manifest = {
         "graph_sha256": sha256(target / "span_reader.onnx"),
         "tokenizer_sha256": sha256(target / "span_reader_tokenizer.json"),
-        # Until calibrated (tests/tuning/calibrate_span_reader.py): answer when the best
+        # Until calibrated (tools/training/calibrate_span_reader.py): answer when the best
         # span beats "no answer here" in its window.
         "threshold": 0.5,
         "trained": {k: str(v) for k, v in vars(args).items() if k not in ("work",)},

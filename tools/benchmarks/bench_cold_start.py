@@ -2,7 +2,7 @@
 the cost of starting Python, of `summit --help` and of torch + sentence-transformers
 (import alone, and import + model load + one encode), measured in the same run.
 
-    python tests/benchmarks/bench_cold_start.py [--runs 5] [--json]
+    python tools/benchmarks/bench_cold_start.py [--runs 5] [--json]
 
 A temporary store is first filled with the bundled corpus by `summit ingest` (not timed;
 the ONNX export, made once per model, is made then if it is missing). Each command then

@@ -1,7 +1,7 @@
 """Crash safety of `summit ingest` at full size: the scenarios of
 tests/test_e2e_crash_safety.py on a large corpus, with the results printed, not asserted.
 
-    python tests/benchmarks/crash_ingest.py [--docs N] [--kills 5] [--ingest-batch B]
+    python tools/benchmarks/crash_ingest.py [--docs N] [--kills 5] [--ingest-batch B]
         [--scenarios kills,edit,concurrent,faults] [--work DIR] [--seed S]
 
 kills       a clean ingest into store A; then into store B runs of the same ingest, each

@@ -1,7 +1,7 @@
 """Embedding throughput: sentence-transformers against the ONNX backend at several batch sizes
 and graph optimisations, on the same texts, in interleaved rounds.
 
-    python tests/benchmarks/bench_embedding.py [--texts 512] [--rounds 3] [--json]
+    python tools/benchmarks/bench_embedding.py [--texts 512] [--rounds 3] [--json]
 
 Texts: SciFact abstracts (../shared/data/scifact, read in place) cut into ~110-word pieces
 (ingest chunks) and split into sentences (what answers encode). Candidates: torch

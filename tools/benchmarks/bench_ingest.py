@@ -1,6 +1,6 @@
 """Ingest throughput against bare SentenceTransformer.encode of the same chunk texts.
 
-    python tests/benchmarks/bench_ingest.py [CORPUS.jsonl] [--limit N] [--sentence-vectors]
+    python tools/benchmarks/bench_ingest.py [CORPUS.jsonl] [--limit N] [--sentence-vectors]
         [--bare-batch 32]
 
 Default corpus: ../shared/data/scifact/corpus.jsonl (evaluation data, read in place).
@@ -15,10 +15,10 @@ answers then look up).
 As whole processes, model loads and imports included (--dump writes both sides' inputs), e.g.
 with hyperfine (Debian's package), the two commands taking turns:
 
-    python tests/benchmarks/bench_ingest.py --limit 1000 --dump /tmp/ingest-bench
+    python tools/benchmarks/bench_ingest.py --limit 1000 --dump /tmp/ingest-bench
     hyperfine -r 3 -p 'rm -rf /tmp/ingest-bench/store' \
         'summit ingest /tmp/ingest-bench/corpus.jsonl --store /tmp/ingest-bench/store' \
-        'python tests/benchmarks/bare_encode.py /tmp/ingest-bench/texts.json'
+        'python tools/benchmarks/bare_encode.py /tmp/ingest-bench/texts.json'
 """
 
 import argparse

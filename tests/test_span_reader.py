@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.answers.reader import (
+from server.answers.span_reader import (
     GRAPH,
     MANIFEST,
     TOKENIZER,

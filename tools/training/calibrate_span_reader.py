@@ -3,7 +3,7 @@ highest that refuses at most a stated share of the answerable questions.
 
     summit eval qa /tmp/squad-validation --store /tmp/squad-val-store --json > /tmp/squad.json
     summit eval qa ../shared/data/realtimeqa_2023_24 --store /tmp/news-store --json > /tmp/news.json
-    python tests/tuning/calibrate_span_reader.py /tmp/squad.json --max-refused 0.10 \
+    python tools/training/calibrate_span_reader.py /tmp/squad.json --max-refused 0.10 \
         --also /tmp/news.json [--write]
 
 The evaluation answers every question at threshold 0 and keeps each answer's confidence, so

@@ -1,6 +1,6 @@
 """PNG screenshots of the chat page after asking questions, at desktop and phone width.
 
-    python tests/benchmarks/screenshot.py [--out screenshots/] [--store DIR]
+    python tools/screenshot.py [--out screenshots/] [--store DIR]
                                           [--question Q ...] [--dark]
 
 Starts its own server on a free port of 127.0.0.1, as tests/test_e2e_web.py does (the real
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402

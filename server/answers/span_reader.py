@@ -2,7 +2,7 @@
 it, or at `[CLS]` when the passage holds no answer.
 
 all-MiniLM-L6-v2 (the shipped embedding model) with a start/end head, trained on SQuAD 1.1,
-SQuAD 2.0's unanswerable questions and hard negatives (tests/tuning/train_span_reader.py);
+SQuAD 2.0's unanswerable questions and hard negatives (tools/training/train_span_reader.py);
 shipped as an int8 ONNX graph with its tokenizer and run by onnxruntime, so answering imports
 no torch. Both files are checked against the SHA-256 sums of span_reader.json when loaded: a
 damaged or replaced file is named, never read.
@@ -30,7 +30,7 @@ class ReaderDamagedError(SummitError):
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(
             f"The answer reader's file {path} {problem}: reinstall summit-assistant "
-            "(or retrain it with tests/tuning/train_span_reader.py --write)."
+            "(or retrain it with tools/training/train_span_reader.py --write)."
         )
 
 

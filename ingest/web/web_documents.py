@@ -22,7 +22,7 @@ from server.base.documents import MetadataValue, SourceDocument
 _FEED_TYPES = ("rss", "atom", "xml")
 
 
-class WebReader:
+class WebDocuments:
     def __init__(
         self,
         fetcher: PoliteFetcher,

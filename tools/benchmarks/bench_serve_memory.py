@@ -1,7 +1,7 @@
 """Peak memory of `summit serve` over a large store under load, beside the peak of a bare
 Python process that only loads the embedding model, measured in the same run.
 
-    python tests/benchmarks/bench_serve_memory.py [--store DIR] [--requests 300]
+    python tools/benchmarks/bench_serve_memory.py [--store DIR] [--requests 300]
                                                   [--concurrency 4] [--json]
 
 --store: a store built by bench_scale.py, which keeps one per size under its --store-root
@@ -98,7 +98,7 @@ def main() -> None:
     if not (args.store / "chroma.sqlite3").exists():
         raise SystemExit(
             f"no Chroma store at {args.store}: build one with "
-            "python tests/benchmarks/bench_scale.py --sizes 100000"
+            "python tools/benchmarks/bench_scale.py --sizes 100000"
         )
     questions = scifact_test_claims()
     report: dict[str, object] = {

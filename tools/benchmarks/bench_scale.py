@@ -1,7 +1,7 @@
 """In-process `Assistant.ask` latency at 1k, 10k and 100k chunks, beside the bare cost of
 embedding the question plus one Chroma dense query, measured in the same run.
 
-    python tests/benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--questions 200]
+    python tools/benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--questions 200]
         [--store-root DIR] [--sentence-cache 0] [--sentence-vectors stored|encoded]
         [--torch-threads 0] [--json]
 

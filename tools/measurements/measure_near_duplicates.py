@@ -5,7 +5,8 @@ order, at each threshold, by the copy score ingest uses and by Jaccard similarit
 seeded sample of merged pairs to check by hand, and every pair the copy score merges that
 Jaccard similarity alone would not.
 
-    python tests/tuning/measure_near_duplicates.py ../shared/data/realtimeqa_2023_24/corpus.jsonl \
+    python tools/measurements/measure_near_duplicates.py \
+        ../shared/data/realtimeqa_2023_24/corpus.jsonl \
         --sample 30 --at 0.5
 
 The corpus is read where it lies (evaluation data is never copied into the project).

@@ -1,7 +1,7 @@
 """Bare sentence-transformers encoding of chunk texts: the yardstick ingest is timed against
 as a whole process (`summit ingest` of the same records beside it).
 
-    python tests/benchmarks/bare_encode.py TEXTS.json [--batch 32]
+    python tools/benchmarks/bare_encode.py TEXTS.json [--batch 32]
 
 TEXTS.json: a JSON list of the texts to encode, as `bench_ingest.py --dump FOLDER` writes the
 chunk texts an ingest embeds. The bundled model, on the CPU, at sentence-transformers'

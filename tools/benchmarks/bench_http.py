@@ -2,7 +2,7 @@
 (`/chat`, or with --mixed every answering endpoint in turn), beside the bare in-process
 cost of embedding the question plus one Chroma query, measured in the same run.
 
-    python tests/benchmarks/bench_http.py [--url URL] [--store DIR] [--requests 200]
+    python tools/benchmarks/bench_http.py [--url URL] [--store DIR] [--requests 200]
                                           [--concurrency 1,8,16,32,64] [--mixed]
 
 Each level sends the same number of requests; it reports throughput, p50/p95/p99, the
