@@ -48,6 +48,31 @@ class QuestionTooLongError(InvalidInputError):
         super().__init__(f"The question is too long: at most {limit} characters.")
 
 
+class Searcher:
+    """Passages for a query: retrieval alone, no answerer (what `summit search` builds)."""
+
+    def __init__(self, retriever: HybridRetriever, max_question_chars: int) -> None:
+        self._retriever = retriever
+        self._max_chars = max_question_chars
+
+    def search(self, query: str, k: int = 10) -> SearchResponse:
+        query = clean_question(query, self._max_chars)
+        passages = self._retriever.retrieve(query, k=max(k, 1)).passages
+        results = [
+            SearchResult(
+                doc_id=p.chunk.doc_id,
+                chunk_id=p.chunk.chunk_id,
+                source=p.chunk.source,
+                title=p.chunk.title,
+                section=p.chunk.section,
+                text=p.chunk.text,
+                score=round(p.score, 6),
+            )
+            for p in passages
+        ]
+        return SearchResponse(query=query, results=results)
+
+
 class Assistant:
     def __init__(
         self,
@@ -60,6 +85,7 @@ class Assistant:
         refresh: Callable[[], bool] | None = None,
     ) -> None:
         self._retriever = retriever
+        self._searcher = Searcher(retriever, max_question_chars)
         self._answerer = answerer
         self._condenser = condenser or RuleCondenser()
         self._refresh = refresh
@@ -82,31 +108,24 @@ class Assistant:
     ) -> Iterator[AnswerEvent]:
         """The answer as events: its citations, the text in pieces, then the whole answer.
 
+        The question is checked here, at the call, before any work: an empty, too long or
+        invalid one raises an InvalidInputError that each door maps, and no stream begins.
         Every front door streams these same events; a language model yields pieces as it
         writes them, and the last event carries the answer as checked against its passages.
         """
-        question = self._clean(question)
+        question = clean_question(question, self._max_chars)
+        return self._answer(question, history, scope)
+
+    def _answer(
+        self, question: str, history: Sequence[Turn], scope: Scope
+    ) -> Iterator[AnswerEvent]:
         recent = _valid_turns(history)[-self._max_history :] if self._max_history else []
         standalone = self._condenser.standalone(question, recent)
         retrieval = self._retriever.retrieve(standalone, self._answerer.passages_read, scope)
         yield from self._answerer.stream(question, standalone, retrieval)
 
     def search(self, query: str, k: int = 10) -> SearchResponse:
-        query = self._clean(query)
-        passages = self._retriever.retrieve(query, k=max(k, 1)).passages
-        results = [
-            SearchResult(
-                doc_id=p.chunk.doc_id,
-                chunk_id=p.chunk.chunk_id,
-                source=p.chunk.source,
-                title=p.chunk.title,
-                section=p.chunk.section,
-                text=p.chunk.text,
-                score=round(p.score, 6),
-            )
-            for p in passages
-        ]
-        return SearchResponse(query=query, results=results)
+        return self._searcher.search(query, k)
 
     def headlines(self, n: int) -> list[Headline]:
         """The titles of the `n` most recently published documents, newest first."""
@@ -123,9 +142,6 @@ class Assistant:
     def store(self) -> ChunkStore:
         """The store answers come from now (its documents, as the doors list them)."""
         return self._retriever.indexes.store
-
-    def _clean(self, text: str) -> str:
-        return clean_question(text, self._max_chars)
 
 
 def clean_question(text: str, max_chars: int) -> str:

@@ -44,8 +44,8 @@ class Answer(BaseModel):
     short_answer: str | None = Field(
         default=None,
         description="The name, place, number or date asked for, as a quoted sentence states "
-        "it; the answer text leads with it. Values that sources state differently are each "
-        "followed by their [n].",
+        "it; doors show it before the answer text. Values that sources state differently are "
+        "each followed by their [n].",
     )
     mode: Literal["extractive", "llm"] = Field(
         default="extractive",
@@ -132,6 +132,9 @@ class CitationsEvent(BaseModel):
     type: Literal["citations"] = "citations"
     answered: bool = Field(description="False: these are the closest passages, not sources.")
     citations: list[Citation]
+    short_answer: str | None = Field(
+        default=None, description="The answer's short answer, when it is known before its text."
+    )
 
 
 class DeltaEvent(BaseModel):

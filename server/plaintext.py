@@ -17,7 +17,7 @@ def sources_heading(answer: Answer) -> str:
 
 
 def answer_as_text(answer: Answer) -> str:
-    return answer.answer + sources_as_text(answer)
+    return short_answer_lead(answer.short_answer) + answer.answer + sources_as_text(answer)
 
 
 def sources_as_text(answer: Answer) -> str:
@@ -41,17 +41,9 @@ def check_notes(answer: Answer) -> list[str]:
 SHORT_ANSWER_SEPARATOR = " — "  # between the short answer and the quoted sentences
 
 
-def with_short_answer(short: str | None, text: str) -> str:
-    """The answer text, led by the short answer when there is one."""
-    return f"{short}{SHORT_ANSWER_SEPARATOR}{text}" if short else text
-
-
-def split_short_answer(answer: Answer) -> tuple[str | None, str]:
-    """(the short answer leading the text, the rest), or (None, the whole text)."""
-    lead = f"{answer.short_answer}{SHORT_ANSWER_SEPARATOR}" if answer.short_answer else ""
-    if lead and answer.answer.startswith(lead):
-        return answer.short_answer, answer.answer[len(lead) :]
-    return None, answer.answer
+def short_answer_lead(short: str | None) -> str:
+    """What goes before the answer text where only text travels: "Nara — ", or nothing."""
+    return f"{short}{SHORT_ANSWER_SEPARATOR}" if short else ""
 
 
 def citation_label(citation: Citation) -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import IngestPipeline
-from server.settings import Settings
+from server.settings import EmbeddingSettings, Settings
 from server.storage.sentence_vectors import SentenceVectorStore
 from tests.fakes import FakeEmbedder, fake_pipeline, open_sentence_vectors
 
@@ -25,17 +25,19 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(store=tmp_path / "store")
+    return Settings.of(store=tmp_path / "store")
 
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Iterator[object]:
     """The bundled model through the default (ONNX) backend, exported on first need into
     the user's model cache, where it is kept between runs."""
-    from server.components import build_embedder
+    from server.components.store import build_embedder
 
     # Set up before the autouse fixtures clear SUMMIT_* variables: named explicitly.
-    yield build_embedder(Settings(_env_file=None, embedding_backend="onnx", embedding_model=""))
+    yield build_embedder(
+        EmbeddingSettings(_env_file=None, embedding_backend="onnx", embedding_model="")
+    )
 
 
 @pytest.fixture

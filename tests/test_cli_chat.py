@@ -10,6 +10,7 @@ from rich.console import Console
 from server.cli.chat import run_chat
 from server.contract import StoreStatus
 from server.errors import InvalidInputError
+from server.prompts import PromptLibrary
 from server.settings import Settings
 
 
@@ -44,7 +45,8 @@ def test_a_failed_answer_is_one_line_and_the_next_question_is_asked(
 
     monkeypatch.setattr("builtins.input", typed)
     console = Console(file=io.StringIO(), width=200)
-    run_chat(lambda: assistant, settings, console)  # type: ignore[arg-type,return-value]
+    prompts = PromptLibrary(settings.answers.prompts_dir)
+    run_chat(lambda: assistant, 0, prompts, console)  # type: ignore[arg-type,return-value]
 
     shown = console.file.getvalue()  # type: ignore[attr-defined]
     assert assistant.asked == ["boom", "bad", "again"]

@@ -26,7 +26,7 @@ def core(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 
 @pytest.fixture(scope="module")
 def live(core: Assistant) -> Iterator[LiveServer]:
-    settings = Settings(store=Path("unused"), rate_limit_per_minute=0)
+    settings = Settings.of(store=Path("unused"), rate_limit_per_minute=0)
     with running_server(settings, assistant_factory=lambda: core) as server:
         yield server
 
@@ -60,7 +60,7 @@ def test_docs_render_swagger_ui_without_leaving_the_server(live: LiveServer) -> 
 def test_the_docs_need_no_key_when_the_api_does(core: Assistant) -> None:
     """The API's description is public (a browser opening /docs sends no key); its script
     and style sit under /static/, which the guards leave open too."""
-    guarded = Settings(store=Path("unused"), api_key="k")  # type: ignore[arg-type]
+    guarded = Settings.of(store=Path("unused"), api_key="k")  # type: ignore[arg-type]
     with running_server(guarded, lambda: core, {"Authorization": "Bearer k"}) as server:
         assert server.get("/openapi.json")[0] == 200
         assert server.get("/chat")[0] == 401, "the answering endpoints still need the key"

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from server.cli import app
-from server.components import store_layout
 from server.contract import Answer
 from server.settings import Settings
 from server.storage.sentence_vectors import SentenceVectorStore
+from tests.configured import configured_layout
 from tests.pdfs import make_pdf
 
 # Where the article says the remains were found: "a former Japanese undersea mine", "the
@@ -182,7 +182,9 @@ def test_ingest_stores_sentence_vectors_when_asked_to(tmp_path: Path) -> None:
     sentences = ["The two leaders will meet again in Seoul.", "Fisheries were discussed."]
     (docs / "statement.md").write_text(f"# Joint statement\n\n{' '.join(sentences)}\n")
     assert run("ingest", str(docs), "--json", "--store", str(store))[0] == 0
-    vectors = SentenceVectorStore.open(store_layout(Settings(store=store)).sentence_vectors, 0)
+    vectors = SentenceVectorStore.open(
+        configured_layout(Settings.of(store=store)).sentence_vectors, 0
+    )
     assert vectors is not None and vectors.missing(sentences) == sentences  # not by default
     code, out, _ = run("ingest", str(docs), "--sentence-vectors", "--json", "--store", str(store))
     assert code == 0 and json.loads(out)["unchanged"] == 1

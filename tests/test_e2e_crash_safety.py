@@ -399,19 +399,19 @@ def _sqlite_integrity(store: Path) -> str:
 def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     import numpy as np
 
-    from server.components import store_layout
     from server.settings import Settings
     from server.storage.catalogue import ADDED_KEY
     from server.storage.chroma import open_persistent_client
     from server.storage.embeddings import model_label
     from server.storage.lexical import LexicalIndex
     from server.storage.store import ChunkStore
+    from tests.configured import configured_layout
 
     if not (store / "chroma.sqlite3").exists():
         raise FileNotFoundError(f"no Chroma store at {store}")
-    settings = Settings(store=store)
+    settings = Settings.of(store=store)
     client = open_persistent_client(store)
-    chunks = ChunkStore(client, settings.collection, model_label(""))
+    chunks = ChunkStore(client, settings.storage.collection, model_label(""))
     records = list(chunks.records())
     data["ids"] = [chunk_id for chunk_id, _, _ in records]
     # When a chunk was stored is when its ingest ran: no two ingests agree on it.
@@ -421,9 +421,9 @@ def _read_store(store: Path, out: Path, data: dict[str, Any]) -> None:
     }
     data["count"] = chunks.count()
     data["version"] = chunks.version()
-    collection = client.get_collection(settings.collection, embedding_function=None)
+    collection = client.get_collection(settings.storage.collection, embedding_function=None)
     data["generation"] = (collection.metadata or {}).get("generation")
-    folder = store_layout(settings).lexical_dir
+    folder = configured_layout(settings).lexical_dir
     index = LexicalIndex.load(folder)
     data["lexical"] = (
         None if index is None else {"version": index.version, "chunk_ids": index.chunk_ids}
@@ -782,9 +782,9 @@ def test_a_kill_while_sentence_vectors_are_filled_in_is_completed_by_the_rerun(
     chunk's sentences and only then records the file complete: killed after its first
     write, the rerun (with nothing else to do) fills in the rest."""
     from server.base.sentences import split_sentences
-    from server.components import store_layout
     from server.settings import Settings
     from server.storage.sentence_vectors import SentenceVectorStore
+    from tests.configured import configured_layout
 
     ws = reference.ws
     store = ws.store("G")
@@ -796,7 +796,9 @@ def test_a_kill_while_sentence_vectors_are_filled_in_is_completed_by_the_rerun(
         )
     )
     crash = crash_at(ws, store, "inside-sentence-vector-fill", "--sentence-vectors")
-    vectors = SentenceVectorStore.open(store_layout(Settings(store=store)).sentence_vectors, 0)
+    vectors = SentenceVectorStore.open(
+        configured_layout(Settings.of(store=store)).sentence_vectors, 0
+    )
     assert vectors is not None
     assert crash.returncode == -signal.SIGKILL, crash.summary()
     assert 0 < len(sentences) - len(vectors.missing(sentences)) < len(sentences)

@@ -13,9 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest.lock import ingest_lock
-from server.components import store_layout
+from server.components.documents import DocumentIntake
 from server.httpapi.app import create_app
 from server.settings import Settings
+from tests.configured import configured_layout
 from tests.pdfs import make_pdf
 from tests.servers import running_server
 
@@ -26,7 +27,7 @@ QUESTION = "Where was the joint statement on fisheries signed?"
 
 
 def settings_for(tmp_path: Path, **changes: Any) -> Settings:
-    return Settings(store=tmp_path / "store", refresh_seconds=0.2, **changes)
+    return Settings.of(store=tmp_path / "store", refresh_seconds=0.2, **changes)
 
 
 def upload(url: str, files: list[tuple[str, bytes]], **kwargs: Any) -> httpx.Response:
@@ -62,7 +63,7 @@ def test_a_pdf_uploaded_is_answered_from_listed_and_deleted(tmp_path: Path) -> N
         status = finished(server.url, response.json()["job"])
         assert status["state"] == "done" and status["report"]["added"] == 1
         [doc_id] = status["report"]["documents"]
-        assert Path(doc_id).is_relative_to(store_layout(settings).uploads)
+        assert Path(doc_id).is_relative_to(configured_layout(settings).uploads)
 
         answer = answer_citing(server.url, doc_id)
         assert answer["answered"] and "Gyeongju" in answer["short_answer"]
@@ -106,7 +107,7 @@ def test_what_the_api_refuses_loses_nothing_stored(tmp_path: Path) -> None:
         climbing = upload(server.url, [("../../etc/passwd", b"The harbour reopened in May.")])
         report = finished(server.url, climbing.json()["job"])["report"]
         [stored] = report["documents"]
-        uploads = store_layout(settings).uploads
+        uploads = configured_layout(settings).uploads
         assert Path(stored).resolve().is_relative_to(uploads.resolve())
         assert Path(stored).name == "passwd.txt"
         assert httpx.get(f"{server.url}/documents").json()["total"] == before + 1
@@ -117,7 +118,7 @@ def test_two_uploads_at_once_both_land_and_an_ingest_running_makes_them_wait(
 ) -> None:
     settings = settings_for(tmp_path)
     with running_server(settings) as server:
-        lock = store_layout(settings).ingest_lock
+        lock = configured_layout(settings).ingest_lock
         with ingest_lock(lock):  # `summit ingest` writing to the store
             first = upload(server.url, [("a.md", b"# A\n\nThe ferry to Jeju resumed.\n")])
             second = upload(server.url, [("b.md", b"# B\n\nThe bridge to Geoje opened.\n")])
@@ -149,7 +150,7 @@ def test_a_write_from_another_machine_with_no_key_set_is_forbidden(tmp_path: Pat
     response = client.post("/documents", files=[("files", ("a.md", b"# A\n\nText.\n"))])
     assert response.status_code == 403 and "API key" in response.json()["detail"]
     assert client.delete("/documents/anything").status_code == 403
-    assert not store_layout(settings_for(tmp_path)).uploads.exists()
+    assert not configured_layout(settings_for(tmp_path)).uploads.exists()
 
 
 class _FullQueue:
@@ -165,11 +166,11 @@ class _FullQueue:
 def test_a_full_queue_is_503_with_retry_after_and_keeps_no_file(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, api_key="k")
     app = create_app(settings)
-    app.state.jobs = _FullQueue()
+    app.state.intake = DocumentIntake(settings, jobs=_FullQueue())  # type: ignore[arg-type]
     client = TestClient(app)  # no lifespan: nothing loads
     files = [("files", ("a.md", b"# A\n\nThe ferry to Jeju resumed.\n"))]
     response = client.post("/documents", files=files, headers={"Authorization": "Bearer k"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "10"
     assert "waiting" in response.json()["detail"]
-    uploads = store_layout(settings).uploads
+    uploads = configured_layout(settings).uploads
     assert not uploads.exists() or list(uploads.iterdir()) == []

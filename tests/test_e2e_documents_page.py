@@ -24,7 +24,7 @@ JOB_TIMEOUT_MS = 60_000
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     store = tmp_path_factory.mktemp("e2e-documents") / "store"
-    settings = Settings(store=store, rate_limit_per_minute=0, refresh_seconds=0.2)
+    settings = Settings.of(store=store, rate_limit_per_minute=0, refresh_seconds=0.2)
     with isolated_process_env(store.parent), running_server(settings) as server:
         yield server
 

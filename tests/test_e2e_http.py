@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store = tmp_path_factory.mktemp("http") / "store"
-    with running_server(Settings(store=store, rate_limit_per_minute=0)) as server:
+    with running_server(Settings.of(store=store, rate_limit_per_minute=0)) as server:
         yield server.url
 
 

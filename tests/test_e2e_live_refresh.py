@@ -106,14 +106,14 @@ def test_the_socket_mode_bot_answers_from_a_document_ingested_while_it_runs(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     with FakeSlack() as fake:
-        settings = Settings(
+        settings = Settings.of(
             store=tmp_path / "store",
             refresh_seconds=0.5,
             slack_bot_token=BOT_TOKEN,
             slack_app_token="xapp-1-test",
             slack_api_url=fake.api_url,
         )
-        live = kept_current(lambda: build_assistant(settings), settings.refresh_seconds)
+        live = kept_current(lambda: build_assistant(settings), settings.storage.refresh_seconds)
         app = socket_mode_app(settings, live)
         channel = new_id("C")
 

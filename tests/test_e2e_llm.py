@@ -197,8 +197,8 @@ def test_ask_streams_a_fully_supported_reply_once(
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, FakeLlmServer]]:
     with FakeLlmServer() as llm:
-        settings = Settings(
-            llm="openai", llm_base_url=llm.base_url, llm_model=MODEL, rate_limit_per_minute=0
+        settings = Settings.of(
+            backend="openai", llm_base_url=llm.base_url, llm_model=MODEL, rate_limit_per_minute=0
         )
         with running_server(settings) as server:
             yield server.url, llm

@@ -21,7 +21,7 @@ CLIENTS = 32
 def test_32_clients_of_mixed_questions_get_no_server_error(tmp_path: Path) -> None:
     # Generous queueing: on a loaded two-core machine a wait past the default 10 s would be
     # a 503 from the queue, which says nothing about sharing the model safely.
-    settings = Settings(store=tmp_path / "store", rate_limit_per_minute=0, queue_seconds=120)
+    settings = Settings.of(store=tmp_path / "store", rate_limit_per_minute=0, queue_seconds=120)
     with running_server(settings) as server:
         clients = [httpx.Client(timeout=180) for _ in range(CLIENTS)]
 

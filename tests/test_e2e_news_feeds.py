@@ -123,7 +123,7 @@ def test_two_feeds_are_followed_and_a_new_story_reaches_chat(
         f"skipped {site.url}/broken/rss: HTTP 500"
     ]
 
-    settings = Settings(store=tmp_path / "store", refresh_seconds=0.5)
+    settings = Settings.of(store=tmp_path / "store", refresh_seconds=0.5)
     with running_server(settings) as server:
         ferry = ask(server.url, "How many passengers will the night ferry carry?")
         assert ferry["answered"] and "400" in str(ferry["answer"]), ferry

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from server.components import build_embedder
+from server.components.store import build_embedder
 from server.errors import ModelUnavailableError
-from server.settings import Settings
+from server.settings import EmbeddingSettings
 from server.storage.embeddings import Embedder, SentenceEmbedder, model_folder
 from server.storage.onnx_cache import exported_model, load_export
 from server.storage.onnx_embedder import OnnxEmbedder
@@ -46,7 +46,7 @@ def torch_embedder() -> SentenceEmbedder:
 
 def test_the_default_backend_is_onnx(real_embedder: Embedder) -> None:
     assert isinstance(real_embedder, OnnxEmbedder)
-    torch_settings = Settings(embedding_backend="torch")
+    torch_settings = EmbeddingSettings(embedding_backend="torch")
     assert isinstance(build_embedder(torch_settings), SentenceEmbedder)
 
 
@@ -269,7 +269,7 @@ def test_ingest_runs_side_by_side_and_gives_the_vectors_of_one_run_at_a_time(
 ) -> None:
     """The ingest's embedder runs a batch a core at once, each run on one thread; its vectors
     come back in the order of the texts, as the answering embedder's do."""
-    settings = Settings(_env_file=None, embedding_backend="onnx", embedding_model="")
+    settings = EmbeddingSettings(_env_file=None, embedding_backend="onnx", embedding_model="")
     bulk = build_embedder(settings, bulk=True)
     assert isinstance(bulk, OnnxEmbedder) and isinstance(real_embedder, OnnxEmbedder)
     assert bulk.runtime.parallel_runs == usable_cores()

@@ -70,7 +70,7 @@ def live(store_dir: Path) -> Iterator[LiveServer]:
     """The real app over an empty store: it ingests the bundled corpus while starting."""
     with (
         isolated_process_env(store_dir.parent),
-        running_server(Settings(store=store_dir, rate_limit_per_minute=0)) as server,
+        running_server(Settings.of(store=store_dir, rate_limit_per_minute=0)) as server,
     ):
         yield server
 
@@ -79,7 +79,7 @@ def live(store_dir: Path) -> Iterator[LiveServer]:
 def live_with_key(live: LiveServer, store_dir: Path) -> Iterator[LiveServer]:
     """A second app that needs an API key, answering with the first app's loaded assistant
     (the same store and model), so it starts at once."""
-    settings = Settings(store=store_dir, rate_limit_per_minute=0, api_key="k")
+    settings = Settings.of(store=store_dir, rate_limit_per_minute=0, api_key="k")
     with (
         isolated_process_env(store_dir.parent),
         running_server(
@@ -366,11 +366,13 @@ def test_a_model_answer_shows_the_checked_text_and_what_was_removed(
         n = next(m[0] for m in re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M) if "in Nara" in m[1])
         return Reply(f"The summit was held in Nara, Japan [{n}]. {invented}")
 
-    settings = Settings(store=store_dir, rate_limit_per_minute=0, llm="openai", llm_model=MODEL)
+    settings = Settings.of(
+        store=store_dir, rate_limit_per_minute=0, backend="openai", llm_model=MODEL
+    )
     with (
         FakeLlmServer(reply) as llm,
         isolated_process_env(store_dir.parent),
-        running_server(settings.model_copy(update={"llm_base_url": llm.base_url})) as server,
+        running_server(settings.changed(llm_base_url=llm.base_url)) as server,
     ):
         page.goto(server.url)
         turn = ask(page, "Where was the summit held?")

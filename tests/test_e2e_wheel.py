@@ -114,7 +114,7 @@ def test_the_installed_summit_reads_the_wheel_not_the_source_tree(
     installed: Installed, tmp_path: Path
 ) -> None:
     code = (
-        "import server, server.settings as s; d = s.Settings(_env_file=None); "
+        "import server, server.settings as s; d = s.Settings.of(_env_file=None); "
         "print(server.__file__, d.corpus_dir, d.prompts_dir, sep='\\n')"
     )
     run = subprocess.run(

@@ -499,7 +499,7 @@ def test_zero_width_and_right_to_left_text_is_ingested_and_can_be_asked_about(
     assert hebrew.answer.strip() and hebrew.question.startswith("\u05d0")
     arabic = call_within(lambda: core.assistant.search("\u0627\u0644\u0642\u0645\u0629", 3))
     assert any("\u0627\u0644\u0642\u0645\u0629" in r.text for r in arabic.results)
-    settings = Settings(store=Path("unused"), rate_limit_per_minute=0)
+    settings = Settings.of(store=Path("unused"), rate_limit_per_minute=0)
     app = create_app(settings, assistant_factory=lambda: core.assistant)
     with TestClient(app, raise_server_exceptions=False) as http:
         app.state.runtime.wait(10)
@@ -595,12 +595,12 @@ def core(tmp_path_factory: pytest.TempPathFactory) -> Core:
     folder = tmp_path_factory.mktemp("hostile-core")
     (folder / "docs").mkdir()
     (folder / "docs" / "talks.md").write_text(CORPUS)
-    return build_core(folder, folder / "docs", Settings(store=folder).max_question_chars)
+    return build_core(folder, folder / "docs", Settings.of(store=folder).answers.max_question_chars)
 
 
 @pytest.fixture(scope="module")
 def client(core: Core) -> Iterator[TestClient]:
-    settings = Settings(store=Path("unused"), rate_limit_per_minute=0)
+    settings = Settings.of(store=Path("unused"), rate_limit_per_minute=0)
     app = create_app(settings, assistant_factory=lambda: core.assistant)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         app.state.runtime.wait(10)
@@ -702,7 +702,7 @@ FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji, five code po
 def test_the_limit_counts_code_points_so_2000_emoji_pass_and_2001_are_refused(
     client: TestClient, endpoint: str
 ) -> None:
-    assert Settings(store=Path("x")).max_question_chars == 2000
+    assert Settings.of(store=Path("x")).answers.max_question_chars == 2000
     answer_of(endpoint, ask(client, endpoint, SMILE * 2000))
     answer_of(endpoint, ask(client, endpoint, FAMILY * 400))  # 2,000 code points
     assert_clear_4xx(ask(client, endpoint, SMILE * 2001), "too long")
@@ -838,7 +838,7 @@ def slack_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     (tmp_path / "docs" / "talks.md").write_text(CORPUS)
     core = build_core(tmp_path / "core", tmp_path / "docs", 2000)
     with FakeSlack() as fake:
-        settings = Settings(
+        settings = Settings.of(
             store=tmp_path / "unused",
             rate_limit_per_minute=0,
             slack_bot_token=BOT_TOKEN,

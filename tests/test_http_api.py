@@ -60,7 +60,7 @@ def core(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 
 
 def make_client(core: Assistant, **overrides: object) -> Iterator[TestClient]:
-    settings = Settings(store=Path("unused"), rate_limit_per_minute=0, **overrides)  # type: ignore[arg-type]
+    settings = Settings.of(store=Path("unused"), rate_limit_per_minute=0, **overrides)  # type: ignore[arg-type]
     app = create_app(settings, assistant_factory=lambda: core)
     with TestClient(app) as client:
         app.state.runtime.wait(10)
@@ -109,6 +109,7 @@ def test_chat_stream_sends_citations_then_pieces_then_the_answer(client: TestCli
     assert json.loads(events[0][1]) == {
         "answered": done.answered,
         "citations": [c.model_dump(mode="json") for c in done.citations],
+        "short_answer": done.short_answer,
     }
 
 
@@ -126,7 +127,7 @@ class FailingAssistant(Assistant):
 
 
 def test_a_failure_mid_stream_ends_with_an_error_event(core: Assistant) -> None:
-    app = create_app(Settings(store=Path("x")), assistant_factory=lambda: FailingAssistant(core))
+    app = create_app(Settings.of(store=Path("x")), assistant_factory=lambda: FailingAssistant(core))
     with TestClient(app) as client:
         app.state.runtime.wait(10)
         response = client.post("/chat/stream", json={"message": "Where?"})
@@ -166,7 +167,7 @@ def test_readyz_is_503_until_the_assistant_is_loaded(core: Assistant) -> None:
         release.wait(10)
         return core
 
-    app = create_app(Settings(store=Path("x")), assistant_factory=slow_factory)
+    app = create_app(Settings.of(store=Path("x")), assistant_factory=slow_factory)
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         waiting = client.get("/readyz")
@@ -218,7 +219,7 @@ def test_a_failed_start_is_503_with_its_reason_and_retried_until_it_loads(
             raise StoreUnavailableError("The store is not readable.")
         return core
 
-    app = create_app(Settings(store=Path("x")), assistant_factory=away_twice)
+    app = create_app(Settings.of(store=Path("x")), assistant_factory=away_twice)
     with TestClient(app) as client:
         while not attempts:
             threading.Event().wait(0.05)
@@ -263,7 +264,7 @@ def test_cors_is_closed_unless_origins_are_configured(core: Assistant) -> None:
 
 
 def test_a_client_over_the_rate_limit_gets_429_with_retry_after(core: Assistant) -> None:
-    settings = Settings(store=Path("x"), rate_limit_per_minute=1, rate_limit_burst=2)
+    settings = Settings.of(store=Path("x"), rate_limit_per_minute=1, rate_limit_burst=2)
     app: FastAPI = create_app(settings, assistant_factory=lambda: core)
     with TestClient(app) as client:
         app.state.runtime.wait(10)
@@ -277,7 +278,7 @@ def test_a_client_over_the_rate_limit_gets_429_with_retry_after(core: Assistant)
 def test_an_unchecked_authorization_header_does_not_escape_the_rate_limit(
     core: Assistant,
 ) -> None:
-    settings = Settings(store=Path("x"), rate_limit_per_minute=1, rate_limit_burst=1)
+    settings = Settings.of(store=Path("x"), rate_limit_per_minute=1, rate_limit_burst=1)
     app: FastAPI = create_app(settings, assistant_factory=lambda: core)
     with TestClient(app) as client:
         app.state.runtime.wait(10)
@@ -315,7 +316,7 @@ def test_a_request_past_the_concurrency_limit_waits_its_turn_then_gets_503(
 ) -> None:
     release = threading.Event()
     held = HeldAssistant(core, release)
-    settings = Settings(
+    settings = Settings.of(
         store=Path("x"), rate_limit_per_minute=0, max_concurrent_requests=2, queue_seconds=0.5
     )
     with running_server(settings, lambda: held) as server:
@@ -339,7 +340,7 @@ def test_a_request_past_the_concurrency_limit_is_answered_when_a_slot_frees(
 ) -> None:
     release = threading.Event()
     held = HeldAssistant(core, release)
-    settings = Settings(store=Path("x"), rate_limit_per_minute=0, max_concurrent_requests=1)
+    settings = Settings.of(store=Path("x"), rate_limit_per_minute=0, max_concurrent_requests=1)
     with running_server(settings, lambda: held) as server:
         url = f"{server.url}/chat"
         with ThreadPoolExecutor(2) as pool:

@@ -60,7 +60,7 @@ class Faulty(Assistant):
 
 
 def settings(**overrides: object) -> Settings:
-    return Settings(store=Path("unused"), **overrides)  # type: ignore[arg-type]
+    return Settings.of(store=Path("unused"), **overrides)  # type: ignore[arg-type]
 
 
 def test_clients_sharing_one_api_key_have_a_rate_limit_each(core: Assistant) -> None:

@@ -23,7 +23,7 @@ def app(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[FastAPI]:
     core = build_fake_assistant(tmp_path_factory.mktemp("schema"))
-    settings = Settings(store=Path("unused"), rate_limit_per_minute=0, api_key=request.param)
+    settings = Settings.of(store=Path("unused"), rate_limit_per_minute=0, api_key=request.param)
     application = create_app(settings, assistant_factory=lambda: core)
     with TestClient(application):  # runs the lifespan, which loads the assistant
         application.state.runtime.wait(10)

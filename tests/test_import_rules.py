@@ -22,6 +22,7 @@ DOORS = ("server.cli", "server.httpapi", "server.slack")
 COMPOSITION_ROOT = "server.components"
 # The read side's packages, from the ground floor up: each declares what it may import.
 READ_SIDE = (
+    "server.settings",
     "server.base",
     "server.storage",
     "server.retrieval",

@@ -14,12 +14,12 @@ from ingest.pipeline import CopyPolicy, IngestPipeline
 from ingest.web.sources import Sources
 from server.base.documents import Block, SourceDocument
 from server.cli import app
-from server.components import open_store
 from server.errors import StoreUnavailableError
-from server.settings import Settings
+from server.settings import IngestSettings, Settings
 from server.storage.chroma import open_persistent_client
 from server.storage.reaching import RefusedRequestError, reaching_store
 from server.storage.store import ChunkStore
+from tests.configured import configured_store
 from tests.fakes import FakeEmbedder
 from tests.test_web_ingest import article_page, ingest, rss
 from tests.web_site import WebSite, web_site
@@ -63,7 +63,7 @@ def test_two_saves_of_one_page_are_one_document_and_the_rest_of_the_folder_goes_
     assert report["added"] == 2
     copies = [d["path"] for d in report["duplicates"] + report["near_duplicates"]]
     assert copies == [str(folder / "b.html")]
-    assert open_store(Settings(store=store)).sources() == {
+    assert configured_store(Settings.of(store=store)).sources() == {
         str(folder / "a.html"),
         str(folder / "good.md"),
     }
@@ -104,7 +104,7 @@ def served_pipeline(tmp_path: Path) -> IngestPipeline:
     embedder = FakeEmbedder(64)
     store = ChunkStore(open_persistent_client(tmp_path / "store"), "test", "fake")
     chunker = Chunker(embedder.count_tokens, ChunkingPolicy(64, 40, 1))
-    threshold = Settings().near_duplicate_threshold
+    threshold = IngestSettings().near_duplicate_threshold
     copies = CopyPolicy(tmp_path / "copies.sqlite3", tmp_path / "fetch-state.json", threshold)
     return IngestPipeline(
         store, embedder, chunker, tmp_path / "lexical", 8, None, tmp_path / "lock", copies

@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 from ingest.pipeline import IngestPipeline
 from ingest.report import IngestReport
 from server.cli import app
-from server.components import open_store
 from server.settings import Settings
 from server.storage.lexical import LexicalIndex
 from server.storage.sentence_vectors import SentenceVectorStore
 from server.storage.store import ChunkStore
+from tests.configured import configured_store
 from tests.fakes import FakeEmbedder, fake_pipeline
 from tests.pdfs import make_pdf, pdf_from_objects
 
@@ -207,7 +207,7 @@ def test_summit_ingest_of_mutants_beside_good_files_stores_the_good_ones(
     report = json.loads(out)
     told = {s["path"] for s in report["skipped"]} | {d["path"] for d in report["duplicates"]}
     told |= {n["path"] for n in report["near_duplicates"]}
-    stored = open_store(Settings(store=store)).sources()
+    stored = configured_store(Settings.of(store=store)).sources()
     assert {str(p) for p in good} <= stored
     assert all(any(t.startswith(str(p)) for t in told | stored) for p in mutants)
     assert all(w["path"] in {str(p) for p in mutants} for w in report["warnings"])

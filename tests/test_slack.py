@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from slack_bolt import App, BoltRequest
 
 from server.assistant import Assistant
+from server.components import feedback_store
 from server.errors import NotReadyError
 from server.evaluation.question_sets import load_question_set
 from server.settings import Settings
@@ -193,7 +194,7 @@ def live_app(
                 patch.delenv(name)
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.chdir(tmp_path_factory.mktemp("slack-cwd"))  # no developer .env
-        settings = Settings(
+        settings = Settings.of(
             store=store_dir,
             rate_limit_per_minute=0,
             api_key=API_KEY,
@@ -569,13 +570,13 @@ def assistant(live_app: tuple[str, FastAPI]) -> Assistant:
 
 
 def socket_app(fake: FakeSlack, store_dir: Path, provider: Any) -> App:
-    settings = Settings(
+    settings = Settings.of(
         store=store_dir,
         slack_bot_token=BOT_TOKEN,
         slack_app_token="xapp-1-test",
         slack_api_url=fake.api_url,
     )
-    return create_slack_app(settings, provider)
+    return create_slack_app(settings.slack, provider, feedback_store(settings))
 
 
 def dispatch(app: App, payload: dict[str, Any]) -> None:

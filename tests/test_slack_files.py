@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.components import open_store
 from server.settings import Settings
+from tests.configured import configured_store
 from tests.fake_slack import BOT_TOKEN, FakeSlack
 from tests.pdfs import make_pdf
 from tests.servers import running_server
@@ -55,7 +55,7 @@ def slack(
                 patch.delenv(name)
         patch.setenv("HF_HUB_OFFLINE", "1")
         patch.chdir(tmp_path_factory.mktemp("slack-files-cwd"))
-        settings = Settings(
+        settings = Settings.of(
             store=store_dir,
             rate_limit_per_minute=0,
             refresh_seconds=0.2,
@@ -90,7 +90,7 @@ def test_a_pdf_shared_in_a_dm_is_added_and_answered_from(
     assert "Added 1 document" in said, said
     downloads = fake.calls("files.download")
     assert downloads and downloads[-1].headers.get("authorization") == f"Bearer {BOT_TOKEN}"
-    stored = {Path(s).name for s in open_store(Settings(store=store_dir)).sources()}
+    stored = {Path(s).name for s in configured_store(Settings.of(store=store_dir)).sources()}
     assert "statement.pdf" in stored
 
     question = direct_message(fake, channel, QUESTION)
@@ -112,12 +112,12 @@ def test_a_file_in_a_thread_where_the_bot_is_mentioned_is_added(
 def test_someone_not_named_as_an_uploader_gets_a_polite_no(
     slack: SlackSender, fake: FakeSlack, store_dir: Path
 ) -> None:
-    before = open_store(Settings(store=store_dir)).sources()
+    before = configured_store(Settings.of(store=store_dir)).sources()
     shared = fake.add_file("secret.md", b"# Secret\n\nThe bridge opened.\n")
     event = direct_message(fake, new_id("D"), "", user="U2", subtype="file_share", files=[shared])
     slack.event(event_callback(event))
     assert "can't add documents" in reply_text(fake, event)
-    assert open_store(Settings(store=store_dir)).sources() == before
+    assert configured_store(Settings.of(store=store_dir)).sources() == before
 
 
 def test_a_file_no_loader_reads_is_not_added_and_says_why(

@@ -76,7 +76,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
                 patch.delenv(name)
         patch.setenv("HF_HUB_OFFLINE", "1")
         store = tmp_path_factory.mktemp("pane") / "store"
-        yield Settings(store=store, slack_bot_token=BOT_TOKEN)
+        yield Settings.of(store=store, slack_bot_token=BOT_TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +97,9 @@ def fake() -> Iterator[FakeSlack]:
 
 
 def bot(fake: FakeSlack, settings: Settings, assistant: Assistant, feedback: Any = None) -> App:
-    configured = settings.model_copy(update={"slack_api_url": fake.api_url})
-    return create_slack_app(configured, lambda: assistant, feedback)
+    configured = settings.changed(slack_api_url=fake.api_url)
+    kept = feedback or feedback_store(configured)
+    return create_slack_app(configured.slack, lambda: assistant, kept)
 
 
 def dispatch(app: App, payload: dict[str, Any]) -> None:
@@ -377,4 +378,4 @@ def test_a_click_on_an_answer_no_longer_kept_says_so(
 
 
 def test_the_default_feedback_file_lies_beside_the_store(settings: Settings) -> None:
-    assert settings.store in feedback_store(settings).path.parents
+    assert settings.storage.store in feedback_store(settings).path.parents

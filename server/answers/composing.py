@@ -11,7 +11,6 @@ from server.answers.kinds import AnswerType
 from server.answers.pieces import citation_of
 from server.answers.span_reader import SpanReading
 from server.contract import Answer
-from server.plaintext import with_short_answer
 
 # A differing value is shown beside the best one when its own margin over "no answer" is
 # at most this much (log-odds) below the best's: nearly as sure, not a distant runner-up.
@@ -39,7 +38,7 @@ def compose(question: str, decision: Decision, passages: list[ReadPassage], most
     short = _short_answer(quotes, numbers)
     return Answer(
         question=question,
-        answer=with_short_answer(short, text),
+        answer=text,
         answered=True,
         citations=[citation_of(n, passages[i].passage) for i, n in numbers.items()],
         short_answer=short,

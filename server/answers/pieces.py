@@ -37,7 +37,9 @@ def citation_of(n: int, passage: Passage) -> Citation:
 
 def answer_events(answer: Answer) -> Iterator[AnswerEvent]:
     """A finished answer as the events of a stream: citations, pieces of text, the whole."""
-    yield CitationsEvent(answered=answer.answered, citations=answer.citations)
+    yield CitationsEvent(
+        answered=answer.answered, citations=answer.citations, short_answer=answer.short_answer
+    )
     for piece in text_pieces(answer.answer):
         yield DeltaEvent(text=piece)
     yield DoneEvent(answer=answer)

@@ -96,7 +96,7 @@ def load_settings(store: Path | None) -> Settings:
         problems = "; ".join(_problem(e["loc"], e["msg"]) for e in exc.errors())
         render.print_error(err, f"invalid setting ({problems})")
         raise typer.Exit(2) from None
-    return settings.model_copy(update={"store": store}) if store is not None else settings
+    return settings.changed(store=store) if store is not None else settings
 
 
 def _problem(location: tuple[int | str, ...], message: str) -> str:
@@ -128,13 +128,9 @@ def input_lines(argument: str | None) -> Iterator[str]:
             yield line.strip()
 
 
-def load_assistant(build: Callable[[], T], argument: str | None, settings: Settings) -> T:
-    """The assistant; a bad question given as argument is refused before the model loads."""
-    from server.assistant import clean_question
-
+def load_assistant(build: Callable[[], T]) -> T:
+    """The assistant (or searcher); a failure to build it is one line."""
     with user_errors():
-        if argument is not None:
-            clean_question(argument, settings.max_question_chars)
         return build()
 
 

@@ -10,23 +10,25 @@ from server.contract import Turn
 from server.errors import SummitError
 from server.live import AssistantFactory, LiveAssistant, kept_current
 from server.prompts import PromptLibrary
-from server.settings import Settings
 
 _PROMPT = "you> "
 
 
-def run_chat(build_assistant: AssistantFactory, settings: Settings, console: Console) -> None:
+def run_chat(
+    build_assistant: AssistantFactory,
+    refresh_seconds: float,
+    prompts: PromptLibrary,
+    console: Console,
+) -> None:
     """Read questions until Ctrl-D or Ctrl-C; each answer joins the conversation. The
     assistant is loaded first and kept current: what `summit ingest` adds meanwhile is
     answered within SUMMIT_REFRESH_SECONDS."""
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
-    live = kept_current(build_assistant, settings.refresh_seconds)
+    live = kept_current(build_assistant, refresh_seconds)
     try:
         status = live.assistant.status()
-        intro = PromptLibrary(settings.prompts_dir).render(
-            "chat_intro", documents=status.documents, chunks=status.chunks
-        )
+        intro = prompts.render("chat_intro", documents=status.documents, chunks=status.chunks)
         render.print_text(console, intro)
         _converse(live, console)
     finally:

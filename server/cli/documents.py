@@ -64,9 +64,9 @@ def ingest(
 
     settings = load_settings(store)
     if sentence_vectors:
-        settings = settings.model_copy(update={"ingest_sentence_vectors": True})
+        settings = settings.changed(ingest_sentence_vectors=True)
     with user_errors():
-        sources = sources_to_follow(targets or [], sources_file, settings.corpus_dir)
+        sources = sources_to_follow(targets or [], sources_file, settings.storage.corpus_dir)
         with progress_bar(as_json) as callback:
             report = run_ingest(settings, sources.paths, prune, callback, sources)
     if as_json:
@@ -104,7 +104,7 @@ def watch(
 
     settings = load_settings(store)
     with user_errors():
-        sources = sources_to_follow([], sources_file, settings.corpus_dir)
+        sources = sources_to_follow([], sources_file, settings.storage.corpus_dir)
         run_watch(settings, sources, interval, rounds, render.watch_printer(out, as_json))
 
 
@@ -127,10 +127,10 @@ def model_export(as_json: JsonOption = False) -> None:
 
     Otherwise done on first need; every later process loads the export without importing
     torch."""
-    from server.components import export_embedding_model
+    from server.components.store import export_embedding_model
 
     with user_errors():
-        export = export_embedding_model(load_settings(None))
+        export = export_embedding_model(load_settings(None).embedding)
     if as_json:
         print(json.dumps({"folder": str(export.folder), "sha256": export.sha256}))
     else:

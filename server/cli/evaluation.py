@@ -87,7 +87,7 @@ def eval_retrieval(
     """Score dense, BM25 and hybrid retrieval on a dataset: nDCG@10, Recall@100, MRR@10."""
     from server.components.evaluation import evaluate_retrieval
 
-    settings = _own_store(store, dataset).model_copy(update={"collection": "beir"})
+    settings = _own_store(store, dataset).changed(collection="beir")
     with user_errors(), progress_bar(as_json) as callback:
         report = evaluate_retrieval(settings, dataset, depth, callback, whole_documents)
     if as_json:
@@ -103,4 +103,4 @@ def _own_store(store: Path | None, dataset: Path) -> Settings:
     settings = load_settings(store)
     if store is not None:
         return settings
-    return settings.model_copy(update={"store": dataset_store(settings.store, dataset)})
+    return settings.changed(store=dataset_store(settings.storage.store, dataset))

@@ -1,6 +1,7 @@
 """`summit documents list|show|remove`: the documents the store holds, one at a time."""
 
 import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,6 +12,7 @@ from server.cli.base import JsonOption, StoreOption, documents_app, load_setting
 
 if TYPE_CHECKING:
     from server.contract import DocumentDetail, DocumentList
+    from server.storage.store import ChunkStore
 
 say = render.print_text
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The document's id (see list).")]
@@ -48,7 +50,6 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """The documents, newest added first (loads no model)."""
-    from server.components import open_store
     from server.components.documents import list_documents
     from server.storage.catalogue import DocumentFilter
 
@@ -56,7 +57,7 @@ def list_command(
         title, outlet, since.date() if since else None, until.date() if until else None
     )
     with user_errors():
-        page = list_documents(open_store(load_settings(store)), wanted, offset, limit)
+        page = list_documents(_open_store(store), wanted, offset, limit)
     if as_json:
         print(page.model_dump_json())
     else:
@@ -68,11 +69,10 @@ def show_command(
     doc_id: IdArgument, store: StoreOption = None, as_json: JsonOption = False
 ) -> None:
     """One document and its passages."""
-    from server.components import open_store
     from server.components.documents import show_document
 
     with user_errors():
-        detail = show_document(open_store(load_settings(store)), doc_id)
+        detail = show_document(_open_store(store), doc_id)
     if as_json:
         print(detail.model_dump_json())
     else:
@@ -82,13 +82,20 @@ def show_command(
 @documents_app.command("remove")
 def remove_command(doc_id: IdArgument, store: StoreOption = None) -> None:
     """Take a document out of the store: its passages are no longer searched or cited."""
-    from server.components import open_store
     from server.components.documents import remove_document
+    from server.components.store import open_store
 
     settings = load_settings(store)
     with user_errors():
-        remove_document(settings, open_store(settings), doc_id)
+        remove_document(settings, open_store(settings.storage, settings.embedding), doc_id)
     render.print_text(out, f"Removed {doc_id}.")
+
+
+def _open_store(store: Path | None) -> "ChunkStore":
+    from server.components.store import open_store
+
+    settings = load_settings(store)
+    return open_store(settings.storage, settings.embedding)
 
 
 def print_documents(console: Console, page: "DocumentList") -> None:

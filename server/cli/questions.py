@@ -45,7 +45,7 @@ def ask(
     from server.retrieval.dates import Scope
 
     settings = load_settings(store)
-    assistant = load_assistant(lambda: build_assistant(settings, notify), question, settings)
+    assistant = load_assistant(lambda: build_assistant(settings, notify))
     scope = Scope(as_of=as_of.date() if as_of else None)
 
     def show(line: str) -> None:
@@ -73,13 +73,13 @@ def search(
     """The passages that best match a query, best first.
 
     Hybrid retrieval: dense vectors and BM25, fused."""
-    from server.components import build_assistant
+    from server.components import build_searcher
 
     settings = load_settings(store)
-    assistant = load_assistant(lambda: build_assistant(settings, notify), query, settings)
+    searcher = load_assistant(lambda: build_searcher(settings, notify))
 
     def show(line: str) -> None:
-        response = assistant.search(line, k)
+        response = searcher.search(line, k)
         if as_json:
             print(response.model_dump_json())
         else:
@@ -95,7 +95,10 @@ def chat(store: StoreOption = None) -> None:
     Follow-up questions use what was asked before."""
     from server.cli.chat import run_chat
     from server.components import build_assistant
+    from server.prompts import PromptLibrary
 
     settings = load_settings(store)
+    prompts = PromptLibrary(settings.answers.prompts_dir)
+    refresh = settings.storage.refresh_seconds
     with user_errors():
-        run_chat(lambda: build_assistant(settings, notify), settings, out)
+        run_chat(lambda: build_assistant(settings, notify), refresh, prompts, out)

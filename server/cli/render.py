@@ -41,21 +41,25 @@ def print_text(console: Console, text: str) -> None:
 
 
 def print_answer(console: Console, answer: "Answer") -> None:
-    from server.plaintext import SHORT_ANSWER_SEPARATOR, split_short_answer
-
-    short, rest = split_short_answer(answer)
-    lead: list[Part] = [(short, "bold"), SHORT_ANSWER_SEPARATOR] if short else []
-    _say(console, *lead, rest)
+    _say(console, *_short_answer_lead(answer.short_answer), answer.answer)
     _print_after_text(console, answer)
+
+
+def _short_answer_lead(short: str | None) -> "list[Part]":
+    from server.plaintext import SHORT_ANSWER_SEPARATOR
+
+    return [(short, "bold"), SHORT_ANSWER_SEPARATOR] if short else []
 
 
 def print_answer_stream(console: Console, events: "Iterable[AnswerEvent]") -> "Answer":
     """The answer's text as it is written, then its checked form if that differs."""
-    from server.contract import DeltaEvent, DoneEvent
+    from server.contract import CitationsEvent, DeltaEvent, DoneEvent
     from server.plaintext import CHECKED_HEADING
 
     for event in events:
-        if isinstance(event, DeltaEvent):
+        if isinstance(event, CitationsEvent) and event.short_answer:
+            _say(console, *_short_answer_lead(event.short_answer), end="")
+        elif isinstance(event, DeltaEvent):
             _say(console, event.text, end="")
             console.file.flush()
         elif isinstance(event, DoneEvent):

@@ -11,7 +11,7 @@ from server.cli.base import (
     notify,
     user_errors,
 )
-from server.settings import Settings
+from server.settings import HttpSettings
 
 
 @app.command()
@@ -22,11 +22,11 @@ def serve(
         typer.Option(
             metavar="ADDRESS", help="Address to listen on (SUMMIT_HOST sets the default)."
         ),
-    ] = Settings.model_fields["host"].default,
+    ] = HttpSettings.model_fields["host"].default,
     port: Annotated[
         int,
         typer.Option(min=1, max=65535, metavar="PORT", help="Port (SUMMIT_PORT sets the default)."),
-    ] = Settings.model_fields["port"].default,
+    ] = HttpSettings.model_fields["port"].default,
     store: StoreOption = None,
 ) -> None:
     """Run the HTTP API and the chat page.
@@ -41,13 +41,13 @@ def serve(
     limit_malloc_arenas()  # before the server's threads start
 
     given = {"host": host, "port": port}
-    settings = load_settings(store).model_copy(
-        update={name: value for name, value in given.items() if _typed(ctx, name)}
+    settings = load_settings(store).changed(
+        **{name: value for name, value in given.items() if _typed(ctx, name)}
     )
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=settings.http.host,
+        port=settings.http.port,
         log_level="info",
         http=json_error_protocol(),
     )

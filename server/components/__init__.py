@@ -12,7 +12,16 @@ from ingest.web.fetcher import PoliteFetcher
 from ingest.web.sources import Sources
 from server.answers.extractive import AnswerPolicy, ExtractiveAnswerer
 from server.answers.span_reader import shipped_reader
-from server.assistant import Answerer, Assistant, Condenser
+from server.assistant import Answerer, Assistant, Condenser, Searcher
+from server.components.store import (
+    answer_sentence_vectors,
+    build_embedder,
+    index_source,
+    ingest_sentence_vectors,
+    open_store,
+    store_label,
+    store_layout,
+)
 from server.components.web import fetch_policy
 from server.contract import StoreStatus
 from server.feedback import FeedbackStore
@@ -24,108 +33,17 @@ from server.prompts import PromptLibrary
 from server.retrieval.hybrid import HybridRetriever
 from server.retrieval.indexes import IndexSource
 from server.settings import Settings
-from server.storage.chroma import forget_embedded_clients, open_http_client, open_persistent_client
-from server.storage.embeddings import (
-    CachedEncoder,
-    Embedder,
-    SentenceEmbedder,
-    model_label,
-)
-from server.storage.layout import ChromaServer, StoreLayout
-from server.storage.onnx_embedder import OnnxEmbedder
-from server.storage.onnx_model import ExportedModel
-from server.storage.onnx_runtime import usable_cores
-from server.storage.sentence_vectors import (
-    ANSWER_WRITE_WAIT_S,
-    INGEST_WRITE_WAIT_S,
-    SentenceVectorStore,
-)
+from server.storage.embeddings import CachedEncoder, Embedder, model_label
+from server.storage.sentence_vectors import SentenceVectorStore
 from server.storage.store import ChunkStore
 
 Notify = Callable[[str], None]
-# Texts an encode step takes, unless configured (README, "Embeddings without torch"):
-# onnxruntime embedded ingest chunks fastest one at a time (nothing padded), torch in batches.
-ONNX_BATCH_SIZE = 1
-TORCH_BATCH_SIZE = 64
-
-
-def build_embedder(settings: Settings, bulk: bool = False) -> Embedder:
-    """The ONNX backend (no torch in the process), or sentence-transformers if configured.
-    `bulk` (ingest): runs side by side, one a core; else one at a time, as answering wants."""
-    if settings.embedding_backend == "torch":
-        return SentenceEmbedder(
-            settings.embedding_model,
-            settings.embedding_device,
-            settings.embedding_batch_size or TORCH_BATCH_SIZE,
-        )
-    return OnnxEmbedder(
-        settings.embedding_model,
-        settings.model_cache,
-        settings.embedding_batch_size or ONNX_BATCH_SIZE,
-        usable_cores() if bulk else 1,
-    )
-
-
-def export_embedding_model(settings: Settings) -> ExportedModel:
-    """The ONNX export of the configured model, made now if there is none."""
-    return OnnxEmbedder(settings.embedding_model, settings.model_cache).export()
-
-
-def open_store(settings: Settings) -> ChunkStore:
-    """The Chroma server's collection if SUMMIT_CHROMA_URL is set, else the embedded one."""
-    if settings.chroma_url:
-        token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
-        client = open_http_client(
-            settings.chroma_url, token, settings.chroma_tenant, settings.chroma_database
-        )
-    else:
-        client = open_persistent_client(settings.store)
-    return ChunkStore(client, settings.collection, model_label(settings.embedding_model))
-
-
-def store_label(settings: Settings) -> str:
-    if settings.chroma_url:
-        return f"{settings.chroma_url} ({settings.chroma_tenant}/{settings.chroma_database})"
-    return str(settings.store)
-
-
-def store_layout(settings: Settings) -> StoreLayout:
-    """Where the configured store's files live on this machine (server/storage/layout.py)."""
-    server = None
-    if settings.chroma_url:
-        server = ChromaServer(settings.chroma_url, settings.chroma_tenant, settings.chroma_database)
-    return StoreLayout(
-        settings.store, settings.collection, model_label(settings.embedding_model), server
-    )
 
 
 def feedback_store(settings: Settings) -> FeedbackStore:
-    """The answers given and the ratings people gave them, beside the store's files."""
-    return FeedbackStore(store_layout(settings).feedback, settings.feedback_keep_days)
-
-
-def index_source(settings: Settings) -> IndexSource:
-    """How the configured store's indexes are opened afresh, on start and on every refresh."""
-    lexical_dir = store_layout(settings).lexical_dir
-    if settings.chroma_url:  # a server's collection is read afresh on every request
-        return IndexSource(lambda: open_store(settings), lexical_dir)
-    return IndexSource(lambda: open_store(settings), lexical_dir, forget_embedded_clients)
-
-
-def answer_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
-    """The file answers look sentence vectors up in and keep theirs in, unless switched off;
-    a write-back while another process writes is skipped, never waited for."""
-    if not settings.sentence_vectors:
-        return None
-    return SentenceVectorStore.open(store_layout(settings).sentence_vectors, ANSWER_WRITE_WAIT_S)
-
-
-def ingest_sentence_vectors(settings: Settings) -> SentenceVectorStore | None:
-    """The file an ingest fills with every chunk's sentence vectors, when asked to (even
-    with SUMMIT_SENTENCE_VECTORS=false, which only keeps answers from using it)."""
-    if not settings.ingest_sentence_vectors:
-        return None
-    return SentenceVectorStore.open(store_layout(settings).sentence_vectors, INGEST_WRITE_WAIT_S)
+    """The answers given in Slack and the ratings people gave them, beside the store's files."""
+    layout = store_layout(settings.storage, settings.embedding)
+    return FeedbackStore(layout.feedback, settings.slack.feedback_keep_days)
 
 
 def build_pipeline(
@@ -136,19 +54,22 @@ def build_pipeline(
 ) -> IngestPipeline:
     policy = ChunkingPolicy(
         max_tokens=embedder.max_tokens,
-        target_tokens=settings.chunk_tokens,
-        overlap_sentences=settings.chunk_overlap_sentences,
+        target_tokens=settings.ingest.chunk_tokens,
+        overlap_sentences=settings.ingest.chunk_overlap_sentences,
     )
-    layout = store_layout(settings)
+    layout = store_layout(settings.storage, settings.embedding)
+    copies = CopyPolicy(
+        layout.signatures, layout.fetch_state, settings.ingest.near_duplicate_threshold
+    )
     return IngestPipeline(
         store,
         embedder,
         Chunker(embedder.count_tokens, policy),
         layout.lexical_dir,
-        settings.ingest_batch_size,
+        settings.ingest.ingest_batch_size,
         sentence_vectors,
         layout.ingest_lock,
-        CopyPolicy(layout.signatures, layout.fetch_state, settings.near_duplicate_threshold),
+        copies,
     )
 
 
@@ -160,11 +81,14 @@ def ingest(
     web: Sources | None = None,
 ) -> IngestReport:
     """Files and folders, and the feeds and pages of `web`, into the configured store."""
-    store, embedder = open_store(settings), build_embedder(settings, bulk=True)
-    pipeline = build_pipeline(settings, store, embedder, ingest_sentence_vectors(settings))
+    store = open_store(settings.storage, settings.embedding)
+    embedder = build_embedder(settings.embedding, bulk=True)
+    layout = store_layout(settings.storage, settings.embedding)
+    vectors = ingest_sentence_vectors(layout, settings.ingest)
+    pipeline = build_pipeline(settings, store, embedder, vectors)
     if web is None or not web.web:
         return pipeline.ingest(paths, prune, progress)
-    with PoliteFetcher(fetch_policy(settings)) as fetcher:
+    with PoliteFetcher(fetch_policy(settings.ingest)) as fetcher:
         return pipeline.ingest(paths, prune, progress, WebFetch(web, fetcher))
 
 
@@ -182,23 +106,22 @@ def watch(
 
 
 @dataclass(frozen=True)
-class ReadSide:
-    """The read side's parts over one store: what answers (and their evaluation) use."""
+class RetrievalParts:
+    """The retriever over the configured store and what it was built from."""
 
     retriever: HybridRetriever
     index_source: IndexSource  # where the retriever's indexes are refreshed from
-    encoder: CachedEncoder
+    embedder: Embedder
     prompts: PromptLibrary
-    extractive: ExtractiveAnswerer
 
 
-def build_read_side(settings: Settings, notify: Notify | None = None) -> ReadSide:
-    """The retriever and extractive answerer over the configured store; an empty embedded
-    store gets the bundled corpus."""
-    embedder = build_embedder(settings)
-    source = index_source(settings)
+def build_retrieval(settings: Settings, notify: Notify | None = None) -> RetrievalParts:
+    """Dense and BM25 retrieval over the configured store, the model loaded; an empty
+    embedded store gets the bundled corpus first."""
+    embedder = build_embedder(settings.embedding)
+    source = index_source(settings.storage, settings.embedding)
     store = source.open_store()
-    prompts = PromptLibrary(settings.prompts_dir)
+    prompts = PromptLibrary(settings.answers.prompts_dir)
     if store.count() == 0:
         _when_empty(settings, store, embedder, prompts, notify or (lambda _: None))
     indexes = source.load(store)
@@ -207,21 +130,29 @@ def build_read_side(settings: Settings, notify: Notify | None = None) -> ReadSid
         indexes.store,
         indexes.lexical,
         embedder,
-        settings.retrieval_candidates,
-        settings.rrf_k,
+        settings.answers.retrieval_candidates,
+        settings.answers.rrf_k,
         indexes.generation,
     )
+    return RetrievalParts(retriever, source, embedder, prompts)
+
+
+def build_searcher(settings: Settings, notify: Notify | None = None) -> Searcher:
+    """Search alone: retrieval, without the span reader or a language model."""
+    retriever = build_retrieval(settings, notify).retriever
+    return Searcher(retriever, settings.answers.max_question_chars)
+
+
+def build_extractive(settings: Settings, prompts: PromptLibrary) -> ExtractiveAnswerer:
+    """The span reader's answerer, its graph loaded now: a damaged file fails the start."""
+    answers = settings.answers
     policy = AnswerPolicy(
-        passages=settings.answer_passages,
-        max_sentences=settings.answer_max_sentences,
-        threshold=settings.answer_threshold,
+        passages=answers.answer_passages,
+        max_sentences=answers.answer_max_sentences,
+        threshold=answers.answer_threshold,
     )
-    # Sentence vectors serve the language model's citation check (server/llm/grounding.py).
-    vectors = answer_sentence_vectors(settings)
-    encoder = CachedEncoder(embedder, settings.sentence_cache_size, vectors)
-    reader = shipped_reader()  # now, as the embedder: a damaged file fails the start
-    answerer = ExtractiveAnswerer(prompts, policy, reader=lambda: reader)
-    return ReadSide(retriever, source, encoder, prompts, answerer)
+    reader = shipped_reader()
+    return ExtractiveAnswerer(prompts, policy, reader=lambda: reader)
 
 
 def _when_empty(
@@ -234,61 +165,64 @@ def _when_empty(
     """A first question on this machine's own store gets the bundled demo article; a
     shared Chroma server's collection is left as it is (others read it too): it is filled
     by `summit ingest`, and says so."""
-    label = store_label(settings)
-    if settings.chroma_url:
-        notify(prompts.render("empty_server_store", store=label, collection=settings.collection))
+    storage = settings.storage
+    label = store_label(storage)
+    if storage.chroma_url:
+        notify(prompts.render("empty_server_store", store=label, collection=storage.collection))
         return
-    notify(prompts.render("empty_store", store=label, corpus=settings.corpus_dir))
-    vectors = ingest_sentence_vectors(settings)
-    build_pipeline(settings, store, embedder, vectors).ingest([settings.corpus_dir])
+    notify(prompts.render("empty_store", store=label, corpus=storage.corpus_dir))
+    layout = store_layout(storage, settings.embedding)
+    vectors = ingest_sentence_vectors(layout, settings.ingest)
+    build_pipeline(settings, store, embedder, vectors).ingest([storage.corpus_dir])
 
 
 def build_assistant(settings: Settings, notify: Notify | None = None) -> Assistant:
     """The assistant over the configured store; an empty store gets the bundled corpus."""
-    read_side = build_read_side(settings, notify)
-    retriever = read_side.retriever
-    answerer, condenser = _writer(
-        settings, read_side.encoder, read_side.prompts, read_side.extractive
-    )
+    parts = build_retrieval(settings, notify)
+    retriever = parts.retriever
+    extractive = build_extractive(settings, parts.prompts)
+    answerer, condenser = _writer(settings, parts, extractive)
     return Assistant(
         retriever,
         answerer,
         lambda: _status_of(settings, retriever.store),
-        settings.max_question_chars,
-        settings.max_history_turns,
+        settings.answers.max_question_chars,
+        settings.answers.max_history_turns,
         condenser,
-        lambda: retriever.refresh(read_side.index_source),
+        lambda: retriever.refresh(parts.index_source),
     )
 
 
 def _writer(
-    settings: Settings,
-    encoder: CachedEncoder,
-    prompts: PromptLibrary,
-    extractive: ExtractiveAnswerer,
+    settings: Settings, parts: RetrievalParts, extractive: ExtractiveAnswerer
 ) -> tuple[Answerer, Condenser]:
-    """Who writes answers and condenses follow-ups: a language model if one is configured."""
-    model = build_chat_model(settings)
+    """Who writes answers and condenses follow-ups: a language model if one is configured,
+    its sentences checked against their passages' sentence vectors."""
+    llm = settings.llm
+    model = build_chat_model(llm)
     if model is None:
         return extractive, RuleCondenser()
-    replies = ReplyStream(model, settings.llm_timeout)
+    replies = ReplyStream(model, llm.llm_timeout)
     grounding = GroundingPolicy(
-        min_coverage=settings.grounding_min_coverage,
-        min_similarity=settings.grounding_min_similarity,
+        min_coverage=llm.grounding_min_coverage, min_similarity=llm.grounding_min_similarity
     )
-    answerer = LlmAnswerer(replies, prompts, CitationVerifier(encoder, grounding), extractive)
-    return answerer, ModelCondenser(replies, prompts, settings.max_question_chars)
+    layout = store_layout(settings.storage, settings.embedding)
+    vectors = answer_sentence_vectors(layout, settings.embedding)
+    encoder = CachedEncoder(parts.embedder, settings.embedding.sentence_cache_size, vectors)
+    verifier = CitationVerifier(encoder, grounding)
+    answerer = LlmAnswerer(replies, parts.prompts, verifier, extractive)
+    return answerer, ModelCondenser(replies, parts.prompts, settings.answers.max_question_chars)
 
 
 def store_status(settings: Settings) -> StoreStatus:
     """Counts of the store; loads no model."""
-    return _status_of(settings, open_store(settings))
+    return _status_of(settings, open_store(settings.storage, settings.embedding))
 
 
 def _status_of(settings: Settings, store: ChunkStore) -> StoreStatus:
     return StoreStatus(
         documents=store.document_count(),
         chunks=store.count(),
-        store=store_label(settings),
-        embedding_model=model_label(settings.embedding_model),
+        store=store_label(settings.storage),
+        embedding_model=model_label(settings.embedding.embedding_model),
     )

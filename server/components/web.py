@@ -1,19 +1,19 @@
-"""What the web sources need from Settings: the fetching policy and the sources to follow."""
+"""What the web sources need from the settings: the fetching policy and the sources to follow."""
 
 from pathlib import Path
 
 from ingest.web.fetcher import FetchPolicy
 from ingest.web.sources import Sources, from_arguments, read_sources_file
-from server.settings import Settings
+from server.settings import IngestSettings
 
 
-def fetch_policy(settings: Settings) -> FetchPolicy:
+def fetch_policy(ingest: IngestSettings) -> FetchPolicy:
     return FetchPolicy(
-        user_agent=settings.fetch_user_agent,
-        delay_seconds=settings.fetch_delay_seconds,
-        timeout_seconds=settings.fetch_timeout_seconds,
-        max_bytes=settings.fetch_max_bytes,
-        max_redirects=settings.fetch_max_redirects,
+        user_agent=ingest.fetch_user_agent,
+        delay_seconds=ingest.fetch_delay_seconds,
+        timeout_seconds=ingest.fetch_timeout_seconds,
+        max_bytes=ingest.fetch_max_bytes,
+        max_redirects=ingest.fetch_max_redirects,
     )
 
 

@@ -151,10 +151,10 @@ def _answered_at(answer: Answer, threshold: float) -> bool:
 
 def is_right(answer: Answer, facts: list[str]) -> bool:
     """Some key fact is named by the answer and held by a passage the answer cites."""
-    cited = [c.text for c in answer.citations if f"[{c.n}]" in answer.answer]
+    named = f"{answer.short_answer or ''} {answer.answer}"  # the short answer shown, the text
+    cited = [c.text for c in answer.citations if f"[{c.n}]" in named]
     return any(
-        holds_fact(answer.answer, fact) and any(holds_fact(text, fact) for text in cited)
-        for fact in facts
+        holds_fact(named, fact) and any(holds_fact(text, fact) for text in cited) for fact in facts
     )
 
 

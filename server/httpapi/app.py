@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,22 +20,28 @@ from server.httpapi.limits import (
     TokenBucket,
 )
 from server.live import AssistantFactory, LiveAssistant
-from server.settings import Settings
+from server.settings import HttpSettings, Settings
+
+if TYPE_CHECKING:
+    from server.components.documents import DocumentIntake
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, assistant_factory: AssistantFactory | None = None) -> FastAPI:
     """The app; the assistant (model, store, BM25) loads in the background at start-up."""
-    live = LiveAssistant(assistant_factory or _default_factory(settings), settings.refresh_seconds)
+    factory = assistant_factory or _default_factory(settings)
+    live = LiveAssistant(factory, settings.storage.refresh_seconds)
+    from server.components.documents import DocumentIntake  # the store's libraries load here
+
+    intake = DocumentIntake(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         live.start()
         yield
         live.stop()
-        if app.state.jobs is not None:
-            app.state.jobs.stop()
+        app.state.intake.stop()
 
     app = FastAPI(
         title="summit-assistant",
@@ -47,22 +54,30 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
     )
     app.state.settings = settings
     app.state.runtime = live
-    app.state.jobs = None  # the background ingests, made on the first upload (deps.jobs)
-    _add_routes(app, settings, live)
+    app.state.intake = intake  # its background ingests start with the first upload
+    _add_routes(app, settings, live, intake)
     app.mount("/static", StaticFiles(directory=page_routes.STATIC), name="static")
     add_error_handlers(app)
-    _add_guards(app, settings)
+    _add_guards(app, settings.http)
     return app
 
 
-def _add_routes(app: FastAPI, settings: Settings, live: LiveAssistant) -> None:
+def _add_routes(
+    app: FastAPI, settings: Settings, live: LiveAssistant, intake: "DocumentIntake"
+) -> None:
     for router in (page_routes, docs_routes, chat_routes, openai_routes, document_routes):
         app.include_router(router.router)
-    if settings.slack_bot_token and settings.slack_signing_secret:
+    if settings.slack.slack_bot_token and settings.slack.slack_signing_secret:
+        from server.components import feedback_store
         from server.httpapi.slack_routes import slack_router
         from server.slack.bot import create_slack_app
+        from server.slack.files import FileIntake
 
-        app.include_router(slack_router(create_slack_app(settings, lambda: live.assistant)))
+        files = FileIntake(settings.slack, settings.http.upload_max_file_bytes, intake)
+        bot = create_slack_app(
+            settings.slack, lambda: live.assistant, feedback_store(settings), files
+        )
+        app.include_router(slack_router(bot))
 
 
 def _default_factory(settings: Settings) -> AssistantFactory:
@@ -74,7 +89,7 @@ def _default_factory(settings: Settings) -> AssistantFactory:
     return build
 
 
-def _add_guards(app: FastAPI, settings: Settings) -> None:
+def _add_guards(app: FastAPI, settings: HttpSettings) -> None:
     """Added innermost first. A request meets: CORS (preflights answered first), its
     request id, the body size, the API key, the client's rate limit, then its turn among
     the requests answered at once (only requests that passed the others wait for one)."""

@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from server.assistant import Assistant
-from server.contract import Answer, CitationsEvent, DeltaEvent, SearchResponse
+from server.contract import Answer, AnswerEvent, CitationsEvent, DeltaEvent, SearchResponse
 from server.httpapi import deps
 from server.httpapi.schemas import ChatRequest, Detail
 from server.httpapi.sse import event, sse_response
@@ -21,7 +20,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
 @router.post("/chat", response_model=Answer, responses=ERRORS)
 def chat(request: Request, body: ChatRequest) -> Answer:
     """Answer a message, using the history for follow-ups."""
-    deps.check_question(request, body.message, body.history)
     return deps.assistant(request).ask(body.message, body.history, body.scope)
 
 
@@ -33,17 +31,16 @@ def chat(request: Request, body: ChatRequest) -> Answer:
 async def chat_stream(request: Request, body: ChatRequest) -> StreamingResponse:
     """The same answer as server-sent events: `citations`, then `delta` pieces of the text,
     then `done` with the whole answer JSON; a failure midway sends `error` and ends."""
-    deps.check_question(request, body.message, body.history)
-    assistant = deps.assistant(request)
-    return sse_response(_chat_events(assistant, body), _error_event, request)
+    events = deps.assistant(request).ask_stream(body.message, body.history, body.scope)
+    return sse_response(_chat_events(events), _error_event, request)
 
 
 def _error_event(detail: str) -> str:
     return event("error", {"detail": detail})
 
 
-def _chat_events(assistant: Assistant, body: ChatRequest) -> Iterator[str]:
-    for item in assistant.ask_stream(body.message, body.history, body.scope):
+def _chat_events(events: Iterator[AnswerEvent]) -> Iterator[str]:
+    for item in events:
         if isinstance(item, CitationsEvent):
             yield event("citations", item.model_dump(mode="json", exclude={"type"}))
         elif isinstance(item, DeltaEvent):
@@ -59,5 +56,4 @@ def search(
     k: Annotated[int, Query(ge=1, le=100, description="Passages to return.")] = 10,
 ) -> SearchResponse:
     """The passages that best match a query, best first."""
-    deps.check_question(request, q)
     return deps.assistant(request).search(q, k)

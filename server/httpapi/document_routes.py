@@ -42,7 +42,6 @@ async def add_documents(
     URLs, in the background; GET /jobs/{job} tells how it went."""
     from ingest.uploads import UnreadableUploadError
     from ingest.web.sources import is_url
-    from server.components.documents import save_uploads, submit_ingest
 
     deps.check_writer(request)
     given = [u.strip() for u in (urls or "").splitlines() if u.strip()]
@@ -53,18 +52,18 @@ async def add_documents(
         raise HTTPException(422, "Send files (field `files`) or URLs (field `urls`).")
     if len(read) > MAX_FILES:
         raise HTTPException(413, f"At most {MAX_FILES} files a request.")
-    config = deps.settings(request)
+    intake = deps.intake(request)
     try:
-        saved = await run_in_threadpool(save_uploads, config, read)
+        saved = await run_in_threadpool(intake.save, read)
     except UnreadableUploadError as exc:
         raise HTTPException(415, str(exc)) from exc
-    job = await run_in_threadpool(submit_ingest, config, deps.jobs(request), saved, given)
+    job = await run_in_threadpool(intake.submit, saved, given)
     return JobAccepted(job=job.id)
 
 
 async def _capped(upload: UploadFile, request: Request) -> bytes:
     """The file's bytes; 413 past the per-file limit."""
-    limit = deps.settings(request).upload_max_file_bytes
+    limit = deps.settings(request).http.upload_max_file_bytes
     data = bytearray()
     while piece := await upload.read(_READ_PIECE):
         data += piece
@@ -77,7 +76,7 @@ async def _capped(upload: UploadFile, request: Request) -> bytes:
 @router.get("/jobs/{job_id}", response_model=JobStatus, responses=READ_ERRORS)
 def job_status(request: Request, job_id: str) -> JobStatus:
     """Where an ingest job stands, and its report once done."""
-    job = deps.jobs(request).get(job_id)
+    job = deps.intake(request).jobs.get(job_id)
     if job is None:
         raise HTTPException(404, f"No job {job_id[:64]!r}.")
     return JobStatus(id=job.id, state=job.state, report=job.report, error=job.error)

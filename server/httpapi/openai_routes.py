@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from server.assistant import Assistant
-from server.contract import CitationsEvent, DeltaEvent, DoneEvent, Turn
+from server.contract import AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent, Turn
 from server.errors import InvalidInputError
 from server.httpapi import deps
 from server.httpapi.chat_routes import ERRORS
@@ -24,7 +23,13 @@ from server.httpapi.schemas import (
     ModelList,
 )
 from server.httpapi.sse import event, sse_response
-from server.plaintext import CHECKED_HEADING, answer_as_text, answer_of_reply, sources_as_text
+from server.plaintext import (
+    CHECKED_HEADING,
+    answer_as_text,
+    answer_of_reply,
+    short_answer_lead,
+    sources_as_text,
+)
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "summit"  # the assistant, whoever writes its answers (SUMMIT_LLM)
@@ -50,11 +55,10 @@ def chat_completions(
 ) -> ChatCompletion | StreamingResponse:
     """A cited answer as a chat completion; `stream: true` sends chunks, then `[DONE]`."""
     question, history = _conversation(body)
-    deps.check_question(request, question, history)
     assistant = deps.assistant(request)
     model = body.model or MODEL_ID
     if body.stream:
-        chunks = _completion_chunks(assistant, question, history, model)
+        chunks = _completion_chunks(assistant.ask_stream(question, history), model)
         return sse_response(chunks, _error_chunk, request)
     answer = assistant.ask(question, history)
     return ChatCompletion(
@@ -84,9 +88,7 @@ def _conversation(body: ChatCompletionRequest) -> tuple[str, list[Turn]]:
     return last.text(), history
 
 
-def _completion_chunks(
-    assistant: Assistant, question: str, history: list[Turn], model: str
-) -> Iterator[str]:
+def _completion_chunks(events: Iterator[AnswerEvent], model: str) -> Iterator[str]:
     ident, created = _completion_id(), int(time.time())
 
     def chunk(delta: ChunkDelta, **extra: object) -> str:
@@ -100,8 +102,10 @@ def _completion_chunks(
         return event(None, body.model_dump(mode="json", exclude_none=True))
 
     yield chunk(ChunkDelta(role="assistant", content=""))
-    for item in assistant.ask_stream(question, history):
-        if isinstance(item, DeltaEvent):
+    for item in events:
+        if isinstance(item, CitationsEvent) and item.short_answer:
+            yield chunk(ChunkDelta(content=short_answer_lead(item.short_answer)))
+        elif isinstance(item, DeltaEvent):
             yield chunk(ChunkDelta(content=item.text))
         elif isinstance(item, DoneEvent):
             answer = item.answer

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from server.errors import SummitError
-from server.settings import Settings
+from server.settings import LlmSettings
 
 if TYPE_CHECKING:  # the backends' client libraries load only when a model is configured
     from langchain_core.language_models import BaseChatModel
@@ -37,16 +37,16 @@ class BackendMissingError(SummitError):
         )
 
 
-def build_chat_model(settings: Settings) -> "BaseChatModel | None":
+def build_chat_model(settings: LlmSettings) -> "BaseChatModel | None":
     """The configured chat model, or None for the extractive answerer."""
-    if settings.llm == "openai":
+    if settings.backend == "openai":
         return _openai(settings)
-    if settings.llm == "ollama":
+    if settings.backend == "ollama":
         return _ollama(settings)
     return None
 
 
-def _openai(settings: Settings) -> "BaseChatModel":
+def _openai(settings: LlmSettings) -> "BaseChatModel":
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
@@ -63,7 +63,7 @@ def _openai(settings: Settings) -> "BaseChatModel":
     )
 
 
-def _ollama(settings: Settings) -> "BaseChatModel":
+def _ollama(settings: LlmSettings) -> "BaseChatModel":
     try:
         from langchain_ollama import ChatOllama
     except ImportError as exc:

@@ -11,7 +11,6 @@ from server.plaintext import (
     check_notes,
     citation_label,
     sources_heading,
-    split_short_answer,
 )
 
 _QUOTE_CHARS = 280
@@ -67,9 +66,9 @@ def _feedback_button(emoji: str, label: str, value: str) -> dict[str, Any]:
 
 def _answer_text(answer: Answer) -> str:
     """The answer in mrkdwn, its leading short answer in bold."""
-    short, rest = split_short_answer(answer)
+    short = answer.short_answer
     lead = f"*{escape(short)}*{SHORT_ANSWER_SEPARATOR}" if short else ""
-    return lead + escape(rest)
+    return lead + escape(answer.answer)
 
 
 def notice_message(text: str) -> dict[str, Any]:

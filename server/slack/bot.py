@@ -7,9 +7,7 @@ Mentions, DMs and the assistant pane get the answer streamed into their thread
 (server/slack/streaming.py); every answer carries 👍/👎 buttons, recorded with it.
 """
 
-import itertools
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +19,7 @@ from server.assistant import Assistant
 from server.contract import Answer, Turn
 from server.errors import InvalidInputError, NotReadyError, UnavailableError
 from server.feedback import FeedbackStore, FeedbackStoreError
-from server.ingest_jobs import IngestJobs
-from server.settings import Settings
+from server.settings import SlackSettings
 from server.slack.blocks import FEEDBACK_ACTION, answer_message, closing_blocks, notice_message
 from server.slack.deliveries import SeenEvents
 from server.slack.files import FileIntake
@@ -44,14 +41,13 @@ FAILED = "Sorry, something went wrong while answering; it has been logged. Pleas
 
 
 def create_slack_app(
-    settings: Settings, assistant_provider: AssistantProvider, feedback: FeedbackStore | None = None
+    settings: SlackSettings,
+    assistant_provider: AssistantProvider,
+    feedback: FeedbackStore,
+    files: FileIntake | None = None,
 ) -> App:
-    """The bot; answers and their ratings are kept in `feedback` (by default beside the
-    store, server/feedback.py)."""
-    if feedback is None:
-        from server.components import feedback_store
-
-        feedback = feedback_store(settings)
+    """The bot; answers and their ratings are kept in `feedback` (server/feedback.py), and
+    files shared with it go to `files` (none: shared files are not taken)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = settings.slack_signing_secret
     app = App(
@@ -61,26 +57,9 @@ def create_slack_app(
         request_verification_enabled=secret is not None,
         token_verification_enabled=False,  # auth.test on the first event, not at start-up
     )
-    intake = FileIntake(settings, _jobs_of(settings))
-    responder = SlackResponder(assistant_provider, settings.slack_slash_ephemeral, feedback, intake)
+    responder = SlackResponder(assistant_provider, settings.slack_slash_ephemeral, feedback, files)
     register_listeners(app, responder, assistant_provider, FeedbackButtons(feedback))
     return app
-
-
-def _jobs_of(settings: Settings) -> Callable[[], IngestJobs]:
-    """The bot's background ingests, made on the first file shared."""
-    made: list[IngestJobs] = []
-    lock = threading.Lock()
-
-    def jobs() -> IngestJobs:
-        with lock:
-            if not made:
-                from server.components.documents import ingest_jobs
-
-                made.append(ingest_jobs(settings, settings.upload_max_waiting_jobs))
-            return made[0]
-
-    return jobs
 
 
 def register_listeners(
@@ -205,16 +184,15 @@ class SlackResponder:
             post_message(client, thread, notice_message(USAGE))
             return
         try:
-            events = iter(self._assistant().ask_stream(question, history))
-            first = next(events)  # the question is checked and the passages found first
+            events = self._assistant().ask_stream(question, history)  # checks the question
         except Exception as exc:  # the user gets a polite notice; the log gets the cause
             post_message(client, thread, notice_message(_notice(exc)))
             return
         reply = StreamedReply(client, thread)
         place = f"{thread.team}/{thread.channel}/{thread.thread_ts}"
         try:
-            reply.send(itertools.chain([first], events), lambda a: self._finished(a, place))
-        except Exception as exc:
+            reply.send(events, lambda a: self._finished(a, place))
+        except Exception as exc:  # nothing streamed yet: the notice is posted as a message
             reply.abandon(notice_message(_notice(exc)))
 
     def _finished(self, answer: Answer, place: str) -> Finished:

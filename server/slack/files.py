@@ -5,15 +5,16 @@ added or why not. Only the people SUMMIT_SLACK_UPLOADERS names may add documents
 """
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from server.ingest_jobs import IngestJobs
-from server.settings import Settings
+from server.settings import SlackSettings
 from server.slack.blocks import notice_message
 from server.slack.streaming import Thread, post_message
+
+if TYPE_CHECKING:
+    from server.components.documents import DocumentIntake
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -24,9 +25,11 @@ FAILED = "Sorry, the files could not be added; nothing already stored was lost."
 
 
 class FileIntake:
-    def __init__(self, settings: Settings, jobs: Callable[[], IngestJobs]) -> None:
-        self._settings = settings
-        self._jobs = jobs
+    def __init__(
+        self, settings: SlackSettings, max_file_bytes: int, documents: "DocumentIntake"
+    ) -> None:
+        self._max_file_bytes = max_file_bytes
+        self._documents = documents
         token = settings.slack_bot_token
         self._token = token.get_secret_value() if token else ""
         named = settings.slack_uploaders.replace(",", " ").split()
@@ -50,7 +53,6 @@ class FileIntake:
 
     def _add(self, files: list[Json]) -> list[str]:
         from ingest.uploads import UnreadableUploadError
-        from server.components.documents import save_uploads, submit_ingest
 
         lines: list[str] = []
         saved = []
@@ -58,18 +60,18 @@ class FileIntake:
             name = str(shared.get("name") or "file")
             try:
                 data = self._download(shared)
-                saved += save_uploads(self._settings, [(name, data)])
+                saved += self._documents.save([(name, data)])
             except (UnreadableUploadError, DownloadError) as exc:
                 lines.append(f"Not added: {name} ({_reason(exc)}).")
         if saved:
-            job = submit_ingest(self._settings, self._jobs(), saved)
-            done = self._jobs().wait(job.id, INGEST_WAIT_S)
+            job = self._documents.submit(saved)
+            done = self._documents.jobs.wait(job.id, INGEST_WAIT_S)
             report, error = (done.report, done.error) if done else (None, None)
             lines.insert(0, _report_line(report, error))
         return lines
 
     def _download(self, shared: Json) -> bytes:
-        limit = self._settings.upload_max_file_bytes
+        limit = self._max_file_bytes
         url = shared.get("url_private_download") or shared.get("url_private")
         if not url:
             raise DownloadError("Slack gave no link to it")

@@ -8,6 +8,7 @@ from server.errors import SummitError
 from server.live import AssistantFactory, LiveAssistant, kept_current
 from server.settings import Settings
 from server.slack.bot import create_slack_app
+from server.slack.files import FileIntake
 
 
 class SlackNotConfiguredError(SummitError):
@@ -20,13 +21,14 @@ class SlackNotConfiguredError(SummitError):
 def run_socket_mode(settings: Settings, build_assistant: AssistantFactory) -> None:
     """Checks the tokens before loading anything, then serves until interrupted; what
     `summit ingest` adds meanwhile is answered within SUMMIT_REFRESH_SECONDS."""
-    if settings.slack_app_token is None or settings.slack_bot_token is None:
+    slack = settings.slack
+    if slack.slack_app_token is None or slack.slack_bot_token is None:
         raise SlackNotConfiguredError()
-    live = kept_current(build_assistant, settings.refresh_seconds)
+    live = kept_current(build_assistant, settings.storage.refresh_seconds)
     handler = SocketModeHandler(
         socket_mode_app(settings, live),
-        settings.slack_app_token.get_secret_value(),
-        web_client=WebClient(base_url=settings.slack_api_url),
+        slack.slack_app_token.get_secret_value(),
+        web_client=WebClient(base_url=slack.slack_api_url),
     )
     try:
         handler.start()  # type: ignore[no-untyped-call]  # blocks until interrupted
@@ -35,5 +37,12 @@ def run_socket_mode(settings: Settings, build_assistant: AssistantFactory) -> No
 
 
 def socket_mode_app(settings: Settings, live: LiveAssistant) -> App:
-    """The bot, answering with whatever assistant `live` holds at each question."""
-    return create_slack_app(settings, lambda: live.assistant)
+    """The bot, answering with whatever assistant `live` holds at each question; its
+    feedback and the files shared with it go beside the store."""
+    from server.components import feedback_store
+    from server.components.documents import DocumentIntake
+
+    files = FileIntake(
+        settings.slack, settings.http.upload_max_file_bytes, DocumentIntake(settings)
+    )
+    return create_slack_app(settings.slack, lambda: live.assistant, feedback_store(settings), files)

@@ -11,7 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.chat_stream import ChatStream
 
-from server.contract import Answer, AnswerEvent, DeltaEvent, DoneEvent
+from server.contract import Answer, AnswerEvent, CitationsEvent, DeltaEvent, DoneEvent
+from server.plaintext import SHORT_ANSWER_SEPARATOR
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]  # `text` and `blocks`, as chat.postMessage takes them
@@ -57,7 +58,9 @@ class StreamedReply:
     def send(self, events: Iterable[AnswerEvent], finish: Callable[[Answer], Finished]) -> Answer:
         """Streams the answer's text as it comes; returns the whole answer."""
         for event in events:
-            if isinstance(event, DeltaEvent) and self._streaming:
+            if isinstance(event, CitationsEvent) and event.short_answer and self._streaming:
+                self._append(f"**{event.short_answer}**{SHORT_ANSWER_SEPARATOR}")
+            elif isinstance(event, DeltaEvent) and self._streaming:
                 self._append(event.text)
             elif isinstance(event, DoneEvent):
                 self._finish(event, finish(event.answer))

@@ -292,15 +292,13 @@ class AssistantTurn {
   renderText() {
     const nodes = [];
     let last = 0;
-    // The direct answer leads the text ("Nara — The summit, held in Nara, ... [1]").
-    const lead = this.shortAnswer ? `${this.shortAnswer} — ` : "";
-    if (lead && this.text.startsWith(lead)) {
+    // The short answer, when there is one, goes before the text: "Nara — The summit ... [1]".
+    if (this.shortAnswer) {
       nodes.push(el("strong", { class: "short-answer" }, this.shortAnswer), " — ");
-      last = lead.length;
     }
     for (const match of this.text.matchAll(MARKER)) {
       const n = Number(match[1]);
-      if (!this.citations.has(n) || match.index < last) continue;
+      if (!this.citations.has(n)) continue;
       if (match.index > last) nodes.push(document.createTextNode(this.text.slice(last, match.index)));
       nodes.push(this.renderMarker(n));
       last = match.index + match[0].length;
@@ -512,6 +510,7 @@ async function readEvents(body, turn, signal) {
     const wasNearBottom = nearBottom();
     let result = null;
     if (eventName === "citations") {
+      turn.shortAnswer = typeof payload.short_answer === "string" ? payload.short_answer : "";
       turn.setCitations(Array.isArray(payload.citations) ? payload.citations : []);
       if (typeof payload.answered === "boolean") {
         turn.label.textContent = payload.answered ? "Sources" : "Closest passages";
