@@ -47,6 +47,7 @@ class AnswerSettings(BaseSettings):
     )
     prompts_dir: Path = Field(
         default_factory=lambda: bundled("prompts"),
+        json_schema_extra={"shown_default": "the bundled prompts/"},
         description="Folder of user-facing texts and prompts.",
     )
 

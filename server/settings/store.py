@@ -38,6 +38,7 @@ class StoreSettings(BaseSettings):
 
     store: Path = Field(
         default_factory=_default_store,
+        json_schema_extra={"shown_default": "the user data folder's summit-assistant/store"},
         description="Directory of the embedded Chroma store and its lexical index.",
     )
     chroma_url: str | None = Field(
@@ -63,6 +64,7 @@ class StoreSettings(BaseSettings):
     )
     corpus_dir: Path = Field(
         default_factory=lambda: bundled("corpus"),
+        json_schema_extra={"shown_default": "the bundled corpus/"},
         description="Bundled corpus, ingested when a question meets an empty store.",
     )
 
@@ -88,6 +90,7 @@ class EmbeddingSettings(BaseSettings):
     )
     model_cache: Path = Field(
         default_factory=_default_model_cache,
+        json_schema_extra={"shown_default": "the user cache folder's summit-assistant/models"},
         description="Folder of the ONNX exports of embedding models (made on first need).",
     )
     embedding_device: str = Field(
