@@ -204,7 +204,6 @@ LOADERS: dict[str, Loader] = {
     ".html": load_html,
     ".htm": load_html,
 }
-SUPPORTED_SUFFIXES = frozenset([*LOADERS, ".jsonl", ".pdf"])
 
 
 def load_file(path: Path, on_skip: SkipCallback) -> list[SourceDocument]:

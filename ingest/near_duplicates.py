@@ -4,8 +4,9 @@ copies found of each.
 
 A wire story reprinted by many outlets differs only in its headline, a byline, a line of
 boilerplate: its 5-grams are nearly all shared, while two reports of one event written apart
-share few (the threshold was measured on the news development set: README). On a short story
-a new headline, byline and closing line weigh enough to pull the Jaccard similarity of the
+share few (the threshold was measured on the news development set: docs/evaluation.md).
+On a short story a new headline, byline and closing line weigh enough to pull the Jaccard
+similarity of the
 whole texts below the threshold, so a text that holds nearly all of a stored one and adds no
 more than such lines is a copy too (and so is one nearly wholly inside a stored one: storing
 it would add nothing).

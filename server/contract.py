@@ -64,8 +64,9 @@ class Answer(BaseModel):
     )
     confidence: float | None = Field(
         default=None,
-        description="The extractive answerer's probability that its best sentence answers "
-        "(it answers from a calibrated threshold); null for a language model's answer.",
+        description="The span reader's probability that its best span answers rather than "
+        "no answer (it answers from a calibrated threshold); null for a language model's "
+        "answer.",
     )
 
 

@@ -3,7 +3,7 @@
 glibc gives each thread that allocates its own malloc arena, up to eight per core, and
 keeps what each arena once held. A server answers on a pool of threads (uvicorn's, Slack's),
 so its memory grows by arenas it rarely reuses: with two, `summit serve` at 100k chunks
-peaked about 50 MB lower under load (README, "Memory").
+peaked about 50 MB lower under load (docs/deployment.md, "Memory").
 """
 
 import ctypes

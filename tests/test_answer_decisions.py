@@ -43,7 +43,7 @@ def answer_of(
     ]
     policy = AnswerPolicy(passages=5, max_sentences=max_sentences, threshold=threshold)
     answerer = ExtractiveAnswerer(PROMPTS, policy)
-    return answerer.answer(question, question, Retrieval([0.0], passages))
+    return answerer.answer(question, question, Retrieval(passages))
 
 
 def _meta(doc: Doc) -> dict[str, MetadataValue]:

@@ -1,6 +1,6 @@
 """Small enough to read: no module of the project over 300 lines, no function over 40
-(README, "How the code is laid out"). Read from the source, so a growing module is split
-when it grows, not when someone notices."""
+(docs/architecture.md, "How the code is laid out"). Read from the source, so a growing
+module is split when it grows, not when someone notices."""
 
 import ast
 from pathlib import Path

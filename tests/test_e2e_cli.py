@@ -205,9 +205,9 @@ def test_an_unusable_store_is_one_line_on_stderr(tmp_path: Path) -> None:
 
 def test_article_questions_meet_the_quality_floor(store: Path, tmp_path: Path) -> None:
     """A regression guard on questions written from the article, strictly scored. These
-    sets are development data (the answerer's weights were fitted on them), so the floor
-    guards against breakage, not for quality: tests/qa/fresh.jsonl and the news set are
-    where quality is read (README)."""
+    sets are development data (earlier answerers were fitted on them, and the passages the
+    span reader reads were chosen with them), so the floor guards against breakage, not for
+    quality: docs/evaluation.md gives the figures and where they come from."""
     both = tmp_path / "article.jsonl"
     both.write_text(
         (QA_SETS / "heldout.jsonl").read_text() + (QA_SETS / "heldout2.jsonl").read_text()

@@ -1,4 +1,5 @@
-"""The house's import rules, read from the source (README, "How the code is laid out").
+"""The house's import rules, read from the source (docs/architecture.md, "How the code is
+laid out").
 
 - Each package of the read side says in its docstring what it may import (a line
   "May import: a, b." or "May import: nothing else of the project."), and imports no more.

@@ -50,12 +50,11 @@ class RecordingChatModel(FakeListChatModel):
 
 
 def retrieval_of(texts: list[str]) -> Retrieval:
-    embedder = FakeEmbedder()
     passages = [
         Passage(Chunk(f"c{i}", f"d{i}", f"doc{i}.md", f"Doc {i}", "Part", None, 0, text), 1.0, 0.5)
         for i, text in enumerate(texts)
     ]
-    return Retrieval(embedder.embed_query(QUESTION), passages)
+    return Retrieval(passages)
 
 
 def answerer_with(model: FakeListChatModel) -> LlmAnswerer:

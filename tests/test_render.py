@@ -6,6 +6,7 @@ import io
 from rich.console import Console
 
 from ingest.pipeline import IngestReport, Skipped
+from server.answers.pieces import answer_events
 from server.cli import render
 from server.contract import Answer, Citation, DeltaEvent, DoneEvent
 
@@ -47,7 +48,7 @@ def test_a_streamed_answer_and_its_citation_are_printed_verbatim() -> None:
 def test_a_whole_answer_is_printed_verbatim() -> None:
     answer = Answer(question="q", answer=TRICKY, answered=False, citations=[citation(TRICKY)])
     out, buffer = console()
-    render.print_answer(out, answer)
+    render.print_answer_stream(out, answer_events(answer))
     assert buffer.getvalue().splitlines()[0] == TRICKY
     assert f"    “{TRICKY}”" in buffer.getvalue().splitlines()
 

@@ -155,7 +155,7 @@ def _answer(
     answerer = ExtractiveAnswerer(
         PROMPTS, AnswerPolicy(5, max_sentences, threshold), reader=lambda: ScriptedReader(script)
     )
-    return answerer.answer(question, question, Retrieval([0.0], passages))
+    return answerer.answer(question, question, Retrieval(passages))
 
 
 def test_the_answer_is_the_span_and_quotes_the_sentence_that_holds_it() -> None:

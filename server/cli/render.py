@@ -40,11 +40,6 @@ def print_text(console: Console, text: str) -> None:
     _say(console, text)
 
 
-def print_answer(console: Console, answer: "Answer") -> None:
-    _say(console, *_short_answer_lead(answer.short_answer), answer.answer)
-    _print_after_text(console, answer)
-
-
 def _short_answer_lead(short: str | None) -> "list[Part]":
     from server.plaintext import SHORT_ANSWER_SEPARATOR
 

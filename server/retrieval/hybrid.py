@@ -1,12 +1,12 @@
 """Hybrid retrieval: dense (Chroma) and lexical (BM25) candidates fused by reciprocal rank."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from server.base.documents import Chunk
 from server.retrieval.dates import EVERY_DOCUMENT, DocumentDates, Scope
 from server.retrieval.indexes import IndexSet, IndexSource
 from server.storage.embeddings import Embedder
-from server.storage.lexical import LexicalIndex, analyze
+from server.storage.lexical import LexicalIndex
 from server.storage.store import ChunkStore
 
 
@@ -19,11 +19,7 @@ class Passage:
 
 @dataclass(frozen=True)
 class Retrieval:
-    query_vector: list[float]
     passages: list[Passage]
-    # The corpus's inverse document frequency of each analysed query term, from the same
-    # index generation as the passages.
-    term_weights: dict[str, float] = field(default_factory=dict)
 
 
 class HybridRetriever:
@@ -76,7 +72,7 @@ class HybridRetriever:
         chunks.update({c.chunk_id: c for c in store.get(missing)})
         similarity = {c.chunk_id: s for c, s in dense}
         passages = [Passage(chunks[i], fused[i], similarity.get(i)) for i in best if i in chunks]
-        return Retrieval(vector, passages, lexical_index.term_weights(analyze([query])[0]))
+        return Retrieval(passages)
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:

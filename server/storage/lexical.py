@@ -5,7 +5,6 @@ reader can tell whether it is in step with the vectors and rebuild it when it is
 """
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -119,17 +118,6 @@ class LexicalIndex:
             for i, s in zip(results[0], scores[0], strict=True)
             if s > 0
         ]
-
-    def term_weights(self, terms: list[str]) -> dict[str, float]:
-        """BM25's inverse document frequency of each analysed term in this corpus: a word
-        every passage uses ("summit" in a corpus about summits) tells them apart little.
-        A term no passage holds gets the weight of the rarest."""
-        total = len(self.chunk_ids)
-        return {
-            term: math.log(1.0 + (total - df + 0.5) / (df + 0.5))
-            for term in terms
-            for df in [self._doc_freq.get(term, 0)]
-        }
 
     def save(self, folder: Path) -> None:
         """Written to a folder of its own; then `folder`, a symbolic link, is switched to it

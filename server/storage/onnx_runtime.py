@@ -48,7 +48,7 @@ class OnnxRuntime:
 
         options = onnxruntime.SessionOptions()
         # All of onnxruntime's graph rewrites by default: the same vectors as no rewrite (to
-        # 2e-7), and faster (README, "Embeddings without torch").
+        # 2e-7), and faster (docs/deployment.md, "Embeddings without torch").
         options.graph_optimization_level = getattr(
             onnxruntime.GraphOptimizationLevel, graph_optimization
         )
