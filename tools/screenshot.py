@@ -51,7 +51,7 @@ def main() -> None:
     questions = args.questions or DEFAULT_QUESTIONS
     with tempfile.TemporaryDirectory() as work:
         store = args.store or Path(work) / "store"
-        settings = Settings(store=store, rate_limit_per_minute=0, api_key=None)
+        settings = Settings.of(store=store, rate_limit_per_minute=0, api_key=None)
         print(f"starting the server over {store} …", file=sys.stderr)
         with running_server(settings) as server, sync_playwright() as playwright:
             browser = launch_chromium(playwright)

@@ -44,9 +44,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    settings = Settings()
-    export = exported_model(model_folder(settings.embedding_model), settings.model_cache)
-    torch_model = SentenceEmbedder(settings.embedding_model).model
+    embedding = Settings().embedding
+    export = exported_model(model_folder(embedding.embedding_model), embedding.model_cache)
+    torch_model = SentenceEmbedder(embedding.embedding_model).model
     report = {}
     for kind, texts in texts_of_each_kind(args.texts).items():
         candidates = candidates_for(export, torch_model)

@@ -42,7 +42,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from server.components import build_embedder, open_store  # noqa: E402
+from server.components.store import build_embedder, open_store  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests.load_mix import QUESTIONS, ask  # noqa: E402
 
@@ -87,13 +87,13 @@ def main() -> None:
 def _bare_cost(store: Path, concurrency: int = 1, requests: int = 0) -> dict[str, float]:
     """Embed the question and make one Chroma query, in this process from `concurrency`
     threads at once, server idle."""
-    settings = Settings(store=store)
-    embedder = build_embedder(settings)
-    chroma = open_store(settings)
+    settings = Settings.of(store=store)
+    embedder = build_embedder(settings.embedding)
+    chroma = open_store(settings.storage, settings.embedding)
 
     def one(question: str) -> float:
         started = time.perf_counter()
-        chroma.dense_search(embedder.embed_query(question), settings.retrieval_candidates)
+        chroma.dense_search(embedder.embed_query(question), settings.answers.retrieval_candidates)
         return (time.perf_counter() - started) * 1000
 
     for question in QUESTIONS[:5]:  # warm up

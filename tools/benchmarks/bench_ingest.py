@@ -33,11 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from ingest.loaders import load_file  # noqa: E402
 from ingest.pipeline import IngestPipeline  # noqa: E402
-from server.components import (  # noqa: E402
+from server.components import build_pipeline  # noqa: E402
+from server.components.store import (  # noqa: E402
     build_embedder,
-    build_pipeline,
     ingest_sentence_vectors,
     open_store,
+    store_layout,
 )
 from server.settings import Settings  # noqa: E402
 from server.storage.embeddings import SentenceEmbedder  # noqa: E402
@@ -64,14 +65,16 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as work:
         corpus = _subset(args.corpus, args.limit, Path(work))
-        settings = Settings(
+        settings = Settings.of(
             store=Path(work) / "store", ingest_sentence_vectors=args.sentence_vectors
         )
-        embedder = build_embedder(settings, bulk=True)
-        store = open_store(settings)
-        pipeline = build_pipeline(settings, store, embedder, ingest_sentence_vectors(settings))
+        embedder = build_embedder(settings.embedding, bulk=True)
+        store = open_store(settings.storage, settings.embedding)
+        layout = store_layout(settings.storage, settings.embedding)
+        vectors = ingest_sentence_vectors(layout, settings.ingest)
+        pipeline = build_pipeline(settings, store, embedder, vectors)
         texts = _chunk_texts(pipeline, corpus)
-        bare_model = SentenceEmbedder(settings.embedding_model).model
+        bare_model = SentenceEmbedder(settings.embedding.embedding_model).model
         embedder.encode(texts[:64])  # warm up both sides alike
         bare_model.encode(texts[:64], batch_size=args.bare_batch)
 
@@ -94,9 +97,9 @@ def main() -> None:
                 "ingest_s": round(ingest, 2),
                 "ingest_chunks_per_s": round(len(texts) / ingest, 1),
                 "ratio": round(bare / ingest, 3),
-                "backend": settings.embedding_backend,
+                "backend": settings.embedding.embedding_backend,
                 "bare_batch": args.bare_batch,
-                "sentence_vectors": settings.ingest_sentence_vectors,
+                "sentence_vectors": settings.ingest.ingest_sentence_vectors,
             }
         )
     )
@@ -106,8 +109,9 @@ def dump(corpus: Path, limit: int, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     records = _subset(corpus, limit, folder)
     with tempfile.TemporaryDirectory() as work:
-        settings = Settings(store=Path(work) / "store")
-        pipeline = build_pipeline(settings, open_store(settings), build_embedder(settings), None)
+        settings = Settings.of(store=Path(work) / "store")
+        store = open_store(settings.storage, settings.embedding)
+        pipeline = build_pipeline(settings, store, build_embedder(settings.embedding), None)
         texts = _chunk_texts(pipeline, records)
     (folder / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
     print(f"{records}: {len(texts)} chunk texts in {folder / 'texts.json'}")

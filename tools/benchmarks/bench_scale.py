@@ -57,16 +57,13 @@ sys.path.insert(0, str(ROOT))
 
 from server.base.documents import Chunk  # noqa: E402
 from server.base.sentences import split_sentences  # noqa: E402
-from server.components import (  # noqa: E402
-    build_assistant,
-    build_embedder,
-    open_store,
-    store_layout,
-)
+from server.components import build_assistant  # noqa: E402
+from server.components.store import build_embedder, open_store, store_layout  # noqa: E402
 from server.retrieval.hybrid import HybridRetriever  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.storage.chroma import open_persistent_client  # noqa: E402
-from server.storage.embeddings import SentenceEmbedder  # noqa: E402
+from server.storage.embeddings import Embedder  # noqa: E402
+from server.storage.layout import StoreLayout  # noqa: E402
 from server.storage.lexical import LexicalIndex, sync_lexical_index  # noqa: E402
 from server.storage.sentence_vectors import SentenceVectorStore  # noqa: E402
 from server.storage.store import ChunkStore  # noqa: E402
@@ -137,7 +134,7 @@ def main() -> None:
     args.store_root.mkdir(parents=True, exist_ok=True)
 
     warm_up, timed = _questions(args.questions)
-    embedder = build_embedder(Settings(store=args.store_root))
+    embedder = build_embedder(Settings.of(store=args.store_root).embedding)
     pool = _pool(embedder, args.store_root, args.pool, args.seed)
     results = [_measure_size(size, pool, embedder, args, warm_up, timed) for size in sizes]
     report = {
@@ -180,7 +177,7 @@ def _jsonl(path: Path) -> Iterator[dict[str, object]]:
                 yield json.loads(line)
 
 
-def _pool(embedder: SentenceEmbedder, root: Path, size: int, seed: int) -> Pool:
+def _pool(embedder: Embedder, root: Path, size: int, seed: int) -> Pool:
     """A seeded sample of SciFact sentences, embedded once and cached beside the stores."""
     sentences, titles = _scifact_sentences()
     chosen = random.Random(seed).sample(sentences, min(size, len(sentences)))
@@ -238,23 +235,33 @@ def _store_dir(root: Path, size: int) -> Path:
     return root / f"chunks-{size}"
 
 
+def _open(settings: Settings) -> ChunkStore:
+    return open_store(settings.storage, settings.embedding)
+
+
+def _layout(settings: Settings) -> StoreLayout:
+    return store_layout(settings.storage, settings.embedding)
+
+
 def _ensure_store(
-    settings: Settings, embedder: SentenceEmbedder, pool: Pool, size: int, seed: int
+    settings: Settings, embedder: Embedder, pool: Pool, size: int, seed: int
 ) -> tuple[float, bool]:
-    """(build seconds, reused): the store at settings.store holds `size` generated chunks."""
-    record = settings.store.with_name(settings.store.name + ".build.json")
+    """(build seconds, reused): the store at settings.storage.store holds `size` generated
+    chunks."""
+    folder = settings.storage.store
+    record = folder.with_name(folder.name + ".build.json")
     recipe = {"seed": seed, "pool": len(pool.sentences), "model": embedder.model_name}
-    if record.exists() and settings.store.exists():
+    if record.exists() and folder.exists():
         recorded = json.loads(record.read_text())
-        if recorded.get("recipe") == recipe and open_store(settings).count() == size:
+        if recorded.get("recipe") == recipe and _open(settings).count() == size:
             return float(recorded["build_s"]), True
     _empty_store(settings)
     record.unlink(missing_ok=True)
     started = time.perf_counter()
-    store = open_store(settings)
-    _add_all(store, settings.store, generate_chunks(pool, size, seed), size)
+    store = _open(settings)
+    _add_all(store, folder, generate_chunks(pool, size, seed), size)
     add_s = time.perf_counter() - started
-    sync_lexical_index(store, store_layout(settings).lexical_dir)
+    sync_lexical_index(store, _layout(settings).lexical_dir)
     build_s = time.perf_counter() - started
     _log(f"{size}: Chroma add {add_s:.1f} s, BM25 index {build_s - add_s:.1f} s")
     record.write_text(json.dumps({"build_s": build_s, "chroma_add_s": add_s, "recipe": recipe}))
@@ -262,12 +269,12 @@ def _ensure_store(
 
 
 def _ensure_sentence_vectors(
-    settings: Settings, embedder: SentenceEmbedder, pool: Pool, size: int, seed: int
+    settings: Settings, embedder: Embedder, pool: Pool, size: int, seed: int
 ) -> int:
     """Rows in the store's sentence-vector file (see the docstring); 0 when switched off."""
-    if not settings.sentence_vectors:
+    if not settings.embedding.sentence_vectors:
         return 0
-    path = store_layout(settings).sentence_vectors
+    path = _layout(settings).sentence_vectors
     record = path.with_name(path.name + ".bench.json")
     recipe = {"seed": seed, "pool": len(pool.sentences), "model": embedder.model_name}
     if record.exists() and path.exists() and json.loads(record.read_text()) == recipe:
@@ -308,10 +315,11 @@ def _rows(path: Path) -> int:
 
 def _empty_store(settings: Settings) -> None:
     """Drop the collection and its BM25 index (not the folder: Chroma keeps it open)."""
-    client = open_persistent_client(settings.store)
-    if settings.collection in {c.name for c in client.list_collections()}:
-        client.delete_collection(settings.collection)
-    shutil.rmtree(store_layout(settings).lexical_dir, ignore_errors=True)
+    storage = settings.storage
+    client = open_persistent_client(storage.store)
+    if storage.collection in {c.name for c in client.list_collections()}:
+        client.delete_collection(storage.collection)
+    shutil.rmtree(_layout(settings).lexical_dir, ignore_errors=True)
 
 
 def _add_all(
@@ -344,29 +352,29 @@ def _disk_mb(folder: Path) -> float:
 def _measure_size(
     size: int,
     pool: Pool,
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
     args: argparse.Namespace,
     warm_up: list[str],
     timed: list[str],
 ) -> SizeResult:
-    settings = Settings(
+    settings = Settings.of(
         store=_store_dir(args.store_root, size),
         sentence_cache_size=args.sentence_cache,
         sentence_vectors=args.sentence_vectors == "stored",
     )
     build_s, reused = _ensure_store(settings, embedder, pool, size, args.seed)
-    built = open_store(settings)
+    built = _open(settings)
     built.publish(built.version())  # the generation and document count an ingest records
     rows = _ensure_sentence_vectors(settings, embedder, pool, size, args.seed)
     started = time.perf_counter()
     assistant = build_assistant(settings)
     load_s = time.perf_counter() - started
-    store = open_store(settings)
-    lexical = LexicalIndex.load(store_layout(settings).lexical_dir)
+    store = _open(settings)
+    lexical = LexicalIndex.load(_layout(settings).lexical_dir)
     if lexical is None:
-        raise SystemExit(f"no BM25 index under {store_layout(settings).lexical_dir}")
-    k = settings.retrieval_candidates
-    retriever = HybridRetriever(store, lexical, embedder, k, settings.rrf_k)
+        raise SystemExit(f"no BM25 index under {_layout(settings).lexical_dir}")
+    k = settings.answers.retrieval_candidates
+    retriever = HybridRetriever(store, lexical, embedder, k, settings.answers.rrf_k)
     answered: list[bool] = []
 
     def ask(question: str) -> None:
@@ -376,7 +384,7 @@ def _measure_size(
         "ask": ask,
         # the bare cost: embed the question, one dense query
         "baseline": lambda q: store.dense_search(embedder.embed_query(q), k),
-        "retrieve": lambda q: retriever.retrieve(q, settings.answer_passages),
+        "retrieve": lambda q: retriever.retrieve(q, settings.answers.answer_passages),
         "bm25": lambda q: lexical.search(q, k),
     }
     ms = _time_calls(calls, warm_up, timed)
@@ -386,8 +394,8 @@ def _measure_size(
         build_s=round(build_s, 1),
         build_reused=reused,
         assistant_load_s=round(load_s, 2),
-        disk_mb=_disk_mb(settings.store),
-        lexical_disk_mb=_disk_mb(store_layout(settings).lexical_dir),
+        disk_mb=_disk_mb(settings.storage.store),
+        lexical_disk_mb=_disk_mb(_layout(settings).lexical_dir),
         questions=len(timed),
         answered=sum(answered[len(warm_up) :]),
         **{f"{name}_{p}_ms": value for name in calls for p, value in _percentiles(ms[name])},

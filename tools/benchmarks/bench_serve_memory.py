@@ -53,9 +53,9 @@ TARGET_MB = 607.0  # 60 % of the 1,012 MB peak of the torch backend (issue 30)
 WARM_UP_QUESTION = "Where was the summit held?"
 BARE_MODEL_SCRIPT = """
 from pathlib import Path
-from server.components import build_embedder
+from server.components.store import build_embedder
 from server.settings import Settings
-build_embedder(Settings()).encode(["x"])
+build_embedder(Settings().embedding).encode(["x"])
 print(Path("/proc/self/status").read_text())
 """
 
