@@ -114,8 +114,8 @@ def test_the_installed_summit_reads_the_wheel_not_the_source_tree(
     installed: Installed, tmp_path: Path
 ) -> None:
     code = (
-        "import server, server.settings as s; d = s.Settings.of(_env_file=None); "
-        "print(server.__file__, d.corpus_dir, d.prompts_dir, sep='\\n')"
+        "import server, server.settings as s; d = s.Settings(); "
+        "print(server.__file__, d.storage.corpus_dir, d.answers.prompts_dir, sep='\\n')"
     )
     run = subprocess.run(
         [installed.bin("python"), "-c", code],
