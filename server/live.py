@@ -14,11 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from server.assistant import Assistant
+from server.assistant import Assistant, clean_question
 from server.errors import NotReadyError, SummitError
 
 AssistantFactory = Callable[[], Assistant]
+Part = TypeVar("Part")
 log = logging.getLogger(__name__)
 FIRST_RETRY_S = 1.0
 MAX_RETRY_S = 60.0
@@ -68,6 +70,23 @@ def kept_current(build: AssistantFactory, refresh_seconds: float) -> "LiveAssist
     return live
 
 
+class OnDemand(Generic[Part]):
+    """A part (the assistant, or search alone) built at the first question the core accepts,
+    in the caller's thread: what `summit ask` and `summit search` hold, so that a bad
+    question is refused before the model loads or an empty store is filled."""
+
+    def __init__(self, build: Callable[[], Part], max_question_chars: int) -> None:
+        self._build = build
+        self._max_chars = max_question_chars
+        self._built: Part | None = None
+
+    def for_question(self, question: str) -> Part:
+        clean_question(question, self._max_chars)  # an InvalidInputError before any work
+        if self._built is None:
+            self._built = self._build()
+        return self._built
+
+
 class LiveAssistant:
     def __init__(
         self,
@@ -75,8 +94,10 @@ class LiveAssistant:
         refresh_seconds: float,
         first_retry_s: float = FIRST_RETRY_S,
         max_retry_s: float = MAX_RETRY_S,
+        max_question_chars: int | None = None,
     ) -> None:
         self._build = build
+        self._max_chars = max_question_chars
         self._refresh_s = refresh_seconds
         self._backoff = Backoff(first_retry_s, max(first_retry_s, max_retry_s))
         # A failing refresh is retried sooner than a failing start: answers are being
@@ -125,6 +146,14 @@ class LiveAssistant:
             return state.assistant
         retry = self._retry_after(state)
         raise NotReadyError(state.problem or _STARTING, retry, starting=state.problem is None)
+
+    def for_question(self, question: str) -> Assistant:
+        """The assistant to answer `question`, which the core checks first: a bad question
+        is refused alike (InvalidInputError) whether the assistant is loaded or not. With no
+        limit given, the assistant checks it when it answers."""
+        if self._max_chars is not None:
+            clean_question(question, self._max_chars)
+        return self.assistant
 
     def readiness(self) -> Readiness:
         state = self._state

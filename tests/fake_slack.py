@@ -20,6 +20,8 @@ workspace that cannot stream: startStream fails with that error.
 """
 
 import contextlib
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -48,6 +50,27 @@ _BLOCK_TYPES = frozenset(
     "section video".split()
 )
 _STREAM_ERRORS = {"append": "message_not_in_streaming_state", "gone": "message_not_found"}
+
+
+def signature_headers(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's request signing: v0=HMAC-SHA256(secret, "v0:{timestamp}:{raw body}")."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + stamp.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+def block_texts(value: Any) -> list[str]:
+    """Every `text` string in a Block Kit structure, in order."""
+    if isinstance(value, list):
+        return [text for item in value for text in block_texts(item)]
+    if not isinstance(value, dict):
+        return []
+    found = []
+    for key, item in value.items():
+        found += [item] if key == "text" and isinstance(item, str) else block_texts(item)
+    return found
+
 
 Message = dict[str, Any]
 Reply = dict[str, Any]

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest.lock import ingest_lock
-from server.components.documents import DocumentIntake
+from server.components.intake import DocumentIntake
 from server.httpapi.app import create_app
 from server.settings import Settings
 from tests.configured import configured_layout
@@ -166,7 +166,8 @@ class _FullQueue:
 def test_a_full_queue_is_503_with_retry_after_and_keeps_no_file(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, api_key="k")
     app = create_app(settings)
-    app.state.intake = DocumentIntake(settings, jobs=_FullQueue())  # type: ignore[arg-type]
+    full = DocumentIntake(settings, jobs=_FullQueue())  # type: ignore[arg-type]
+    app.state.intake = lambda: full
     client = TestClient(app)  # no lifespan: nothing loads
     files = [("files", ("a.md", b"# A\n\nThe ferry to Jeju resumed.\n"))]
     response = client.post("/documents", files=files, headers={"Authorization": "Bearer k"})

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from server.components import build_assistant
+from server.components import build_assistant, feedback_store
 from server.live import kept_current
 from server.settings import Settings
 from server.slack.socket_mode import socket_mode_app
@@ -114,7 +114,7 @@ def test_the_socket_mode_bot_answers_from_a_document_ingested_while_it_runs(
             slack_api_url=fake.api_url,
         )
         live = kept_current(lambda: build_assistant(settings), settings.storage.refresh_seconds)
-        app = socket_mode_app(settings, live)
+        app = socket_mode_app(settings.slack, live, feedback_store(settings))
         channel = new_id("C")
 
         def ask() -> str:

@@ -156,6 +156,13 @@ def test_the_openai_sdk_gets_a_cited_answer_plain_and_streamed(client: TestClien
     stream = sdk.chat.completions.create(model=model.id, messages=question, stream=True)  # type: ignore[arg-type]
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == text
+    short = (
+        completion.model_extra.get("short_answer")
+        or client.post("/chat", json={"message": "Where was the summit held?"}).json()[
+            "short_answer"
+        ]
+    )
+    assert short and text.startswith(f"{short} — ")  # the short answer leads, streamed too
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chunks[-1].model_extra and chunks[-1].model_extra["citations"]
 
@@ -180,10 +187,32 @@ def test_readyz_is_503_until_the_assistant_is_loaded(core: Assistant) -> None:
     assert ready.json() == {"status": "ready", "documents": 1, "chunks": ready.json()["chunks"]}
 
 
+def test_a_bad_question_is_422_while_the_assistant_is_still_starting(core: Assistant) -> None:
+    release = threading.Event()
+
+    def slow_factory() -> Assistant:
+        release.wait(10)
+        return core
+
+    app = create_app(Settings.of(store=Path("x")), assistant_factory=slow_factory)
+    with TestClient(app) as client:
+        empty = client.post("/chat", json={"message": "\u200b "})
+        long = client.post("/chat/stream", json={"message": "x" * 2001})
+        search = client.get("/search", params={"q": "  "})
+        completion = client.post(
+            "/v1/chat/completions", json={"messages": [{"role": "user", "content": "y" * 2001}]}
+        )
+        release.set()
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    assert long.status_code == 422 and "too long" in long.json()["detail"]
+    assert search.status_code == 422 and "empty" in search.json()["detail"]
+    assert completion.status_code == 422 and "too long" in completion.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("request_args", "status", "fragment"),
     [
-        ({"json": {"message": ""}}, 422, "message"),
+        ({"json": {"message": ""}}, 422, "empty"),
         ({"json": {"message": "   "}}, 422, "empty"),
         ({"json": {"message": "x" * 201}}, 422, "too long"),
         ({"json": {"message": 5}}, 422, "message"),

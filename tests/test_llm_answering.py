@@ -189,6 +189,17 @@ def test_model_failing_midway_gives_the_extractive_answer_with_a_notice() -> Non
     assert answer.answered and "Nara" in answer.answer
 
 
+def test_a_model_failing_before_it_writes_announces_the_fallbacks_short_answer() -> None:
+    events = events_for("   ")
+    answer = final(events)
+    assert answer.mode == "extractive" and answer.short_answer
+    announced = [e for e in events if isinstance(e, CitationsEvent)]
+    assert announced[-1].short_answer == answer.short_answer
+    assert announced[-1].citations == answer.citations
+    first_delta = next(i for i, e in enumerate(events) if isinstance(e, DeltaEvent))
+    assert events.index(announced[-1]) < first_delta
+
+
 def test_passages_reach_the_model_as_quoted_data() -> None:
     model = RecordingChatModel(responses=["The summit was held in Nara [1]."])
     list(answerer_with(model).stream(QUESTION, QUESTION, retrieval_of(TEXTS)))

@@ -53,6 +53,19 @@ def test_a_whole_answer_is_printed_verbatim() -> None:
     assert f"    “{TRICKY}”" in buffer.getvalue().splitlines()
 
 
+def test_a_streamed_answer_leads_with_its_short_answer() -> None:
+    answer = Answer(
+        question="q",
+        answer="The talks were held in Nara. [1]",
+        answered=True,
+        citations=[citation("The talks were held in Nara.")],
+        short_answer="Nara",
+    )
+    out, buffer = console()
+    render.print_answer_stream(out, answer_events(answer))
+    assert buffer.getvalue().splitlines()[0] == "Nara — The talks were held in Nara. [1]"
+
+
 def test_the_ingest_report_names_skipped_files_verbatim() -> None:
     skipped = [
         Skipped(path="docs/report[2024].md", reason="empty file"),

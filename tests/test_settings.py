@@ -87,6 +87,11 @@ def test_changed_sets_fields_by_name_in_their_groups_and_validates_them() -> Non
         settings.changed(colection="other")
 
 
+def test_a_value_given_to_settings_instead_of_to_its_group_is_an_error() -> None:
+    with pytest.raises(ValidationError):
+        Settings(store=Path("/tmp/a"))  # type: ignore[call-arg]
+
+
 def test_the_configuration_page_is_generated_from_the_current_settings() -> None:
     page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert page == markdown(), (

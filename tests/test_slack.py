@@ -6,8 +6,6 @@ The Socket Mode listeners are driven through `App.dispatch` against the same kin
 Replies are posted after the HTTP ack, so every test waits for the calls the fake records.
 """
 
-import hashlib
-import hmac
 import itertools
 import json
 import os
@@ -42,7 +40,9 @@ from tests.fake_slack import (
     FakeSlack,
     Message,
     SlackCall,
+    block_texts,
 )
+from tests.fake_slack import signature_headers as slack_signature
 from tests.servers import running_server
 
 pytestmark = pytest.mark.e2e
@@ -121,23 +121,8 @@ def direct_message(fake: FakeSlack, channel: str, text: str, **extra: Any) -> di
 def signature_headers(
     body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None
 ) -> dict[str, str]:
-    """Slack's request signing: v0=HMAC-SHA256(secret, "v0:{timestamp}:{raw body}")."""
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    base = b"v0:" + stamp.encode() + b":" + body
-    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
-
-
-def block_texts(value: Any) -> list[str]:
-    """Every `text` string in a Block Kit structure, in order."""
-    if isinstance(value, list):
-        return [text for item in value for text in block_texts(item)]
-    if not isinstance(value, dict):
-        return []
-    found = []
-    for key, item in value.items():
-        found += [item] if key == "text" and isinstance(item, str) else block_texts(item)
-    return found
+    """Signed with the tests' app secret unless another is given."""
+    return slack_signature(body, secret, timestamp)
 
 
 def answer_text(reply: SlackCall | Message) -> str:

@@ -124,6 +124,20 @@ def test_a_revised_answer_replaces_what_was_streamed() -> None:
         assert "Checked: in Nara." in str(reply["blocks"][0])
 
 
+def test_a_streamed_answer_leads_with_its_short_answer() -> None:
+    def with_short_answer() -> Iterator[Any]:
+        for event in events(LONG):
+            if isinstance(event, CitationsEvent):
+                event = event.model_copy(update={"short_answer": "Nara"})
+            yield event
+
+    with FakeSlack() as fake:
+        client = WebClient(token=fake.token, base_url=fake.api_url)
+        StreamedReply(client, Thread("D1", "1.0")).send(with_short_answer(), finish)
+        [reply] = fake.bot_replies("D1", "1.0")
+        assert reply["text"].startswith("**Nara** — The summit was held in Nara"), reply["text"]
+
+
 def test_a_stream_slack_stops_taking_is_rewritten_whole() -> None:
     with FakeSlack() as fake:
         client = WebClient(token=fake.token, base_url=fake.api_url)

@@ -18,8 +18,6 @@ with a one-line message otherwise.
 """
 
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -38,7 +36,15 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_slack import APP_ID, BOT_USER_ID, TEAM_ID, FakeSlack, Message  # noqa: E402
+from tests.fake_slack import (  # noqa: E402
+    APP_ID,
+    BOT_USER_ID,
+    TEAM_ID,
+    FakeSlack,
+    Message,
+    block_texts,
+    signature_headers,
+)
 
 DEFAULT_QUESTION = "Where was the summit held?"
 CHANNEL = "CTRYSLACK"
@@ -223,13 +229,6 @@ def envelope(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def signature_headers(body: bytes, secret: str) -> dict[str, str]:
-    """Slack's request signing: v0=HMAC-SHA256(secret, "v0:{timestamp}:{raw body}")."""
-    stamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
-
-
 def send_event(client: httpx.Client, url: str, event: dict[str, Any], secret: str) -> None:
     body = json.dumps(envelope(event)).encode()
     headers = {"Content-Type": "application/json", **signature_headers(body, secret)}
@@ -276,18 +275,6 @@ def source_texts(blocks: list[dict[str, Any]]) -> list[str]:
         return []
     after = blocks[types.index("divider") + 1 :]
     return [t for b in after if b.get("type") in ("context", "section") for t in block_texts(b)]
-
-
-def block_texts(value: Any) -> list[str]:
-    """Every `text` string in a Block Kit structure, in order."""
-    if isinstance(value, list):
-        return [text for item in value for text in block_texts(item)]
-    if not isinstance(value, dict):
-        return []
-    found = []
-    for key, item in value.items():
-        found += [item] if key == "text" and isinstance(item, str) else block_texts(item)
-    return found
 
 
 def unescape(text: str) -> str:

@@ -5,7 +5,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -42,7 +42,6 @@ app.add_typer(model_app, name="model")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-T = TypeVar("T")
 
 
 def store_option(help_text: str) -> Any:  # typer.Option's own return type
@@ -126,12 +125,6 @@ def input_lines(argument: str | None) -> Iterator[str]:
     for line in sys.stdin:
         if line.strip():
             yield line.strip()
-
-
-def load_assistant(build: Callable[[], T]) -> T:
-    """The assistant (or searcher); a failure to build it is one line."""
-    with user_errors():
-        return build()
 
 
 def each_input(argument: str | None, handle: Callable[[str], None]) -> None:

@@ -11,7 +11,6 @@ from server.cli.base import (
     StoreOption,
     app,
     each_input,
-    load_assistant,
     load_settings,
     notify,
     out,
@@ -42,17 +41,20 @@ def ask(
 
     Without a question, answers one a line from stdin (JSON Lines with --json)."""
     from server.components import build_assistant
+    from server.live import OnDemand
     from server.retrieval.dates import Scope
 
     settings = load_settings(store)
-    assistant = load_assistant(lambda: build_assistant(settings, notify))
+    limit = settings.answers.max_question_chars
+    assistant = OnDemand(lambda: build_assistant(settings, notify), limit)
     scope = Scope(as_of=as_of.date() if as_of else None)
 
     def show(line: str) -> None:
+        answering = assistant.for_question(line)
         if as_json:
-            print(assistant.ask(line, scope=scope).model_dump_json())
+            print(answering.ask(line, scope=scope).model_dump_json())
         else:
-            render.print_answer_stream(out, assistant.ask_stream(line, scope=scope))
+            render.print_answer_stream(out, answering.ask_stream(line, scope=scope))
             out.print()
 
     each_input(question, show)
@@ -74,12 +76,14 @@ def search(
 
     Hybrid retrieval: dense vectors and BM25, fused."""
     from server.components import build_searcher
+    from server.live import OnDemand
 
     settings = load_settings(store)
-    searcher = load_assistant(lambda: build_searcher(settings, notify))
+    limit = settings.answers.max_question_chars
+    searcher = OnDemand(lambda: build_searcher(settings, notify), limit)
 
     def show(line: str) -> None:
-        response = searcher.search(line, k)
+        response = searcher.for_question(line).search(line, k)
         if as_json:
             print(response.model_dump_json())
         else:

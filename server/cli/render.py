@@ -62,10 +62,19 @@ def print_answer_stream(console: Console, events: "Iterable[AnswerEvent]") -> "A
             if event.revised:
                 console.print()
                 _say(console, (CHECKED_HEADING, "bold"))
-                _say(console, event.answer.answer)
+                _say(console, *_short_answer_lead(event.answer.short_answer), event.answer.answer)
             _print_after_text(console, event.answer)
             return event.answer
     raise RuntimeError("the answer stream ended without its answer")
+
+
+def _shown_answer(answer: "Answer") -> str:
+    """The answer as people saw it: its short answer first. Answers kept before the short
+    answer became a field of its own carry it in their text already."""
+    from server.plaintext import short_answer_lead
+
+    lead = short_answer_lead(answer.short_answer)
+    return answer.answer if answer.answer.startswith(lead) else lead + answer.answer
 
 
 def _print_after_text(console: Console, answer: "Answer") -> None:
@@ -189,7 +198,7 @@ def print_feedback(console: Console, ratings: "list[Rated]", exported: "Path | N
         mark = "👍" if rated.rating == "up" else "👎"
         _say(console, f"{mark} {rated.rated_at}  {rated.user}  ({rated.place})")
         _say(console, f"   Q: {rated.answer.question}")
-        _say(console, f"   A: {_first_line(rated.answer.answer)}")
+        _say(console, f"   A: {_first_line(_shown_answer(rated.answer))}")
         for citation in rated.answer.citations:
             _say(console, f"   [{citation.n}] {citation_label(citation)}")
     if exported is not None:

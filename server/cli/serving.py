@@ -66,12 +66,19 @@ def slack(store: StoreOption = None) -> None:
     """Run the Slack bot over Socket Mode.
 
     Needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN."""
-    from server.components import build_assistant
+    from server.components import build_assistant, feedback_store
+    from server.components.intake import DocumentIntake
     from server.memory import limit_malloc_arenas
+    from server.slack.files import SharedFiles
     from server.slack.socket_mode import run_socket_mode
 
     limit_malloc_arenas()
 
     settings = load_settings(store)
     with user_errors():
-        run_socket_mode(settings, lambda: build_assistant(settings, notify))
+        intake = DocumentIntake(settings)  # its ingest's parts load with the first file
+        files = SharedFiles(settings.slack, settings.ingest.upload_max_file_bytes, lambda: intake)
+        feedback = feedback_store(settings)
+        refresh = settings.storage.refresh_seconds
+        build = lambda: build_assistant(settings, notify)  # noqa: E731
+        run_socket_mode(settings.slack, refresh, build, feedback, files)

@@ -3,19 +3,13 @@ added from uploads and URLs as background jobs, and removed (through the ingest 
 under its lock, the BM25 index kept in step)."""
 
 import shutil
-import threading
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from ingest.lock import IngestBusyError
-from ingest.uploads import save_upload
-from ingest.web.sources import Sources
-from server.components import build_pipeline, ingest
-from server.components.store import build_embedder, store_layout
+from server.components import build_pipeline
+from server.components.intake import uploads_folder
+from server.components.store import build_embedder
 from server.contract import DocumentDetail, DocumentInfo, DocumentList, DocumentPassage
-from server.errors import NotFoundError, UnavailableError
-from server.ingest_jobs import IngestJobs, Job, JobRequest
+from server.errors import NotFoundError
 from server.settings import Settings
 from server.storage import catalogue
 from server.storage.catalogue import DocumentFilter, DocumentSummary
@@ -49,77 +43,10 @@ def remove_document(settings: Settings, store: ChunkStore, doc_id: str) -> None:
     pipeline = build_pipeline(settings, store, build_embedder(settings.embedding))
     if not pipeline.remove_documents([doc_id]):
         raise DocumentNotFoundError(doc_id)
-    uploads = _uploads(settings).resolve()
+    uploads = uploads_folder(settings).resolve()
     path = Path(doc_id).resolve()
     if path.is_relative_to(uploads) and path.parent != uploads:
         shutil.rmtree(path.parent, ignore_errors=True)  # the upload's own folder
-
-
-class DocumentIntake:
-    """Documents added through the doors (the page, the API, Slack shares): uploads kept
-    under the store's folder, then ingested with any URLs as background jobs through
-    `summit ingest`'s pipeline, one at a time. One intake serves every door of a process."""
-
-    def __init__(self, settings: Settings, jobs: IngestJobs | None = None) -> None:
-        self._settings = settings
-        self._jobs = jobs
-        self._lock = threading.Lock()
-
-    @property
-    def jobs(self) -> IngestJobs:
-        """The background ingests, made on first use (the ingest's parts load then)."""
-        with self._lock:
-            if self._jobs is None:
-                self._jobs = _ingest_jobs(self._settings)
-            return self._jobs
-
-    def save(self, files: list[tuple[str, bytes]]) -> list[Path]:
-        """Each (name, content) saved under the store's folder; an UnreadableUploadError
-        for a kind of file no loader reads (then nothing is saved)."""
-        from ingest.uploads import suffix_for
-
-        for name, data in files:
-            suffix_for(name, data)  # every file checked before any is saved
-        folder = _uploads(self._settings)
-        return [save_upload(folder, name, data) for name, data in files]
-
-    def submit(self, saved: list[Path], urls: Sequence[str] = ()) -> Job:
-        """The saved uploads and the URLs as a background job; when no job can be taken
-        (JobsBusyError), the uploads are not kept either, so no later rebuild ingests them."""
-        try:
-            return self.jobs.submit(JobRequest(files=saved, urls=list(urls)))
-        except UnavailableError:
-            _discard_uploads(self._settings, saved)
-            raise
-
-    def stop(self) -> None:
-        with self._lock:
-            if self._jobs is not None:
-                self._jobs.stop()
-
-
-def _discard_uploads(settings: Settings, saved: list[Path]) -> None:
-    """Uploads that will not be ingested after all: their folders go."""
-    uploads = _uploads(settings).resolve()
-    for path in saved:
-        if path.resolve().parent.parent == uploads:
-            shutil.rmtree(path.parent, ignore_errors=True)
-
-
-def _ingest_jobs(settings: Settings) -> IngestJobs:
-    """One waits while another ingest of the store runs (`summit ingest`, `summit watch`)."""
-
-    def run(request: JobRequest) -> dict[str, Any]:
-        report = ingest(settings, request.files, web=Sources(urls=list(request.urls)))
-        return report.as_json()
-
-    max_waiting = settings.ingest.upload_max_waiting_jobs
-    return IngestJobs(run, max_waiting, lambda exc: isinstance(exc, IngestBusyError))
-
-
-def _uploads(settings: Settings) -> Path:
-    """The folder uploads are kept in, beside the store's files."""
-    return store_layout(settings.storage, settings.embedding).uploads
 
 
 class DocumentNotFoundError(NotFoundError):

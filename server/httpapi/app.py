@@ -1,6 +1,7 @@
 """create_app(settings): the FastAPI app, its guards and its error vocabulary."""
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -23,25 +24,32 @@ from server.live import AssistantFactory, LiveAssistant
 from server.settings import HttpSettings, Settings
 
 if TYPE_CHECKING:
-    from server.components.documents import DocumentIntake
+    from server.components.intake import DocumentIntake
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, assistant_factory: AssistantFactory | None = None) -> FastAPI:
-    """The app; the assistant (model, store, BM25) loads in the background at start-up."""
+def create_app(
+    settings: Settings,
+    assistant_factory: AssistantFactory | None = None,
+    intake: "IntakeProvider | None" = None,
+) -> FastAPI:
+    """The app; the assistant (model, store, BM25) loads in the background at start-up,
+    and the document intake (shared with the Slack door) at the first upload."""
     factory = assistant_factory or _default_factory(settings)
-    live = LiveAssistant(factory, settings.storage.refresh_seconds)
-    from server.components.documents import DocumentIntake  # the store's libraries load here
-
-    intake = DocumentIntake(settings)
+    live = LiveAssistant(
+        factory,
+        settings.storage.refresh_seconds,
+        max_question_chars=settings.answers.max_question_chars,
+    )
+    intake = intake or IntakeProvider(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         live.start()
         yield
         live.stop()
-        app.state.intake.stop()
+        intake.stop()
 
     app = FastAPI(
         title="summit-assistant",
@@ -54,7 +62,7 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
     )
     app.state.settings = settings
     app.state.runtime = live
-    app.state.intake = intake  # its background ingests start with the first upload
+    app.state.intake = intake
     _add_routes(app, settings, live, intake)
     app.mount("/static", StaticFiles(directory=page_routes.STATIC), name="static")
     add_error_handlers(app)
@@ -63,7 +71,7 @@ def create_app(settings: Settings, assistant_factory: AssistantFactory | None = 
 
 
 def _add_routes(
-    app: FastAPI, settings: Settings, live: LiveAssistant, intake: "DocumentIntake"
+    app: FastAPI, settings: Settings, live: LiveAssistant, intake: "IntakeProvider"
 ) -> None:
     for router in (page_routes, docs_routes, chat_routes, openai_routes, document_routes):
         app.include_router(router.router)
@@ -71,13 +79,36 @@ def _add_routes(
         from server.components import feedback_store
         from server.httpapi.slack_routes import slack_router
         from server.slack.bot import create_slack_app
-        from server.slack.files import FileIntake
+        from server.slack.files import SharedFiles
 
-        files = FileIntake(settings.slack, settings.http.upload_max_file_bytes, intake)
+        files = SharedFiles(settings.slack, settings.ingest.upload_max_file_bytes, intake)
         bot = create_slack_app(
             settings.slack, lambda: live.assistant, feedback_store(settings), files
         )
         app.include_router(slack_router(bot))
+
+
+class IntakeProvider:
+    """The app's one document intake, made at its first use: its module loads the store's
+    and the ingest's libraries, which a server need not wait for to listen."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._made: DocumentIntake | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> "DocumentIntake":
+        with self._lock:
+            if self._made is None:
+                from server.components.intake import DocumentIntake
+
+                self._made = DocumentIntake(self._settings)
+            return self._made
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._made is not None:
+                self._made.stop()
 
 
 def _default_factory(settings: Settings) -> AssistantFactory:

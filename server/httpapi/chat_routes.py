@@ -20,7 +20,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 @router.post("/chat", response_model=Answer, responses=ERRORS)
 def chat(request: Request, body: ChatRequest) -> Answer:
     """Answer a message, using the history for follow-ups."""
-    return deps.assistant(request).ask(body.message, body.history, body.scope)
+    return deps.assistant_for(request, body.message).ask(body.message, body.history, body.scope)
 
 
 @router.post(
@@ -31,7 +31,8 @@ def chat(request: Request, body: ChatRequest) -> Answer:
 async def chat_stream(request: Request, body: ChatRequest) -> StreamingResponse:
     """The same answer as server-sent events: `citations`, then `delta` pieces of the text,
     then `done` with the whole answer JSON; a failure midway sends `error` and ends."""
-    events = deps.assistant(request).ask_stream(body.message, body.history, body.scope)
+    assistant = deps.assistant_for(request, body.message)
+    events = assistant.ask_stream(body.message, body.history, body.scope)
     return sse_response(_chat_events(events), _error_event, request)
 
 
@@ -52,8 +53,8 @@ def _chat_events(events: Iterator[AnswerEvent]) -> Iterator[str]:
 @router.get("/search", response_model=SearchResponse, responses=ERRORS)
 def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, description="The query.")],
+    q: Annotated[str, Query(description="The query.")],
     k: Annotated[int, Query(ge=1, le=100, description="Passages to return.")] = 10,
 ) -> SearchResponse:
     """The passages that best match a query, best first."""
-    return deps.assistant(request).search(q, k)
+    return deps.assistant_for(request, q).search(q, k)

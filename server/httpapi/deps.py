@@ -10,7 +10,7 @@ from server.live import LiveAssistant
 from server.settings import Settings
 
 if TYPE_CHECKING:
-    from server.components.documents import DocumentIntake
+    from server.components.intake import DocumentIntake
 
 
 def runtime(request: Request) -> LiveAssistant:
@@ -26,9 +26,15 @@ def assistant(request: Request) -> Assistant:
     return runtime(request).assistant
 
 
+def assistant_for(request: Request, question: str) -> Assistant:
+    """The assistant to answer `question`: a bad question is a 422 from the core's check
+    whether or not the assistant has loaded; then a 503 while it starts."""
+    return runtime(request).for_question(question)
+
+
 def intake(request: Request) -> "DocumentIntake":
     """Where the app's uploads and URLs go in: its one queue of background ingests."""
-    return request.app.state.intake  # type: ignore[no-any-return]
+    return request.app.state.intake()  # type: ignore[no-any-return]
 
 
 def check_writer(request: Request) -> None:

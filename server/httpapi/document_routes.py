@@ -63,7 +63,7 @@ async def add_documents(
 
 async def _capped(upload: UploadFile, request: Request) -> bytes:
     """The file's bytes; 413 past the per-file limit."""
-    limit = deps.settings(request).http.upload_max_file_bytes
+    limit = deps.settings(request).ingest.upload_max_file_bytes
     data = bytearray()
     while piece := await upload.read(_READ_PIECE):
         data += piece

@@ -55,7 +55,7 @@ def chat_completions(
 ) -> ChatCompletion | StreamingResponse:
     """A cited answer as a chat completion; `stream: true` sends chunks, then `[DONE]`."""
     question, history = _conversation(body)
-    assistant = deps.assistant(request)
+    assistant = deps.assistant_for(request, question)
     model = body.model or MODEL_ID
     if body.stream:
         chunks = _completion_chunks(assistant.ask_stream(question, history), model)
@@ -110,7 +110,8 @@ def _completion_chunks(events: Iterator[AnswerEvent], model: str) -> Iterator[st
         elif isinstance(item, DoneEvent):
             answer = item.answer
             if item.revised:  # streamed text cannot be taken back: the checked answer follows
-                yield chunk(ChunkDelta(content=f"\n\n{CHECKED_HEADING}\n{answer.answer}"))
+                checked = short_answer_lead(answer.short_answer) + answer.answer
+                yield chunk(ChunkDelta(content=f"\n\n{CHECKED_HEADING}\n{checked}"))
             yield chunk(ChunkDelta(content=sources_as_text(answer)))
             yield chunk(
                 ChunkDelta(),

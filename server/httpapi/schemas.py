@@ -11,7 +11,7 @@ from server.retrieval.dates import Scope
 
 
 class ChatRequest(BaseModel):
-    message: str = Field(min_length=1, description="The question.")
+    message: str = Field(description="The question (the core refuses an empty or long one).")
     history: list[Turn] = Field(
         default_factory=list, description="Earlier messages, oldest first; follow-ups use them."
     )

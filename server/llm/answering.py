@@ -132,8 +132,16 @@ def quoted_passages(passages: list[Passage]) -> str:
 
 def _finish(answer: Answer, streamed: str) -> Iterator[AnswerEvent]:
     """The last events: the answer spelled out if nothing was streamed (a refusal, or the
-    model failed at once), else whether it differs from what was streamed."""
+    model failed at once), else whether it differs from what was streamed. The extractive
+    answer a failed model falls back to has a short answer the first citations could not
+    announce: its own citations event comes first."""
     if not streamed.strip():
+        if answer.short_answer:
+            yield CitationsEvent(
+                answered=answer.answered,
+                citations=answer.citations,
+                short_answer=answer.short_answer,
+            )
         yield from (DeltaEvent(text=piece) for piece in text_pieces(answer.answer))
         yield DoneEvent(answer=answer)
         return

@@ -31,7 +31,7 @@ __all__ = [
 class Settings(BaseModel):
     """Every group of settings; each reads the environment when it is not given."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")  # fields are groups, not values
 
     storage: StoreSettings = Field(default_factory=StoreSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
@@ -46,13 +46,14 @@ class Settings(BaseModel):
 
     def changed(self, **values: Any) -> "Settings":
         """These settings with some fields set anew, each by its name in its group (store=,
-        collection=, rate_limit_per_minute=...), validated as the group validates."""
+        collection=, rate_limit_per_minute=...), validated as the group validates. The
+        environment is not read again: the other fields keep the values they have."""
         updates: dict[str, BaseSettings] = {}
         unknown = set(values)
         for name, group in self.groups().items():
             mine = {key: value for key, value in values.items() if key in type(group).model_fields}
             if mine:
-                updates[name] = type(group)(**{**group.model_dump(), **mine})
+                updates[name] = type(group).model_validate({**group.model_dump(), **mine})
                 unknown -= mine.keys()
         if unknown:
             raise TypeError(f"no such setting: {', '.join(sorted(unknown))}")

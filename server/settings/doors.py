@@ -24,7 +24,6 @@ class HttpSettings(BaseSettings):
     max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Largest HTTP request body accepted."
     )
-    upload_max_file_bytes: int = Field(default=20 << 20, ge=1024, description="Largest upload.")
     upload_max_request_bytes: int = Field(
         default=50 << 20, ge=1024, description="Largest POST /documents body, files together."
     )

@@ -40,6 +40,11 @@ class IngestSettings(BaseSettings):
         "(docs/evaluation.md): updates of a developing story reach 0.70, a republished "
         "story 0.84.",
     )
+    upload_max_file_bytes: int = Field(
+        default=20 << 20,
+        ge=1024,
+        description="Largest file added through the page, the API or a Slack share.",
+    )
     upload_max_waiting_jobs: int = Field(
         default=8,
         ge=1,

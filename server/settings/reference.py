@@ -17,6 +17,9 @@ the working folder; the command line's `--store`, `--host` and `--port` win over
 Generated from the settings' descriptions (`server/settings/`) by
 `python -m server.settings.reference > docs/configuration.md`; a test fails when this page
 and the code differ.
+
+One variable is not a setting: `SUMMIT_DEBUG=1` makes the command line print the traceback
+of an unexpected failure (it is read where the settings themselves may be what failed).
 """
 
 

@@ -22,7 +22,7 @@ from server.feedback import FeedbackStore, FeedbackStoreError
 from server.settings import SlackSettings
 from server.slack.blocks import FEEDBACK_ACTION, answer_message, closing_blocks, notice_message
 from server.slack.deliveries import SeenEvents
-from server.slack.files import FileIntake
+from server.slack.files import SharedFiles
 from server.slack.pane import PaneGreeter, assistant_pane, set_title, show_status
 from server.slack.ratings import FeedbackButtons
 from server.slack.streaming import Finished, StreamedReply, Thread, post_message
@@ -44,7 +44,7 @@ def create_slack_app(
     settings: SlackSettings,
     assistant_provider: AssistantProvider,
     feedback: FeedbackStore,
-    files: FileIntake | None = None,
+    files: SharedFiles | None = None,
 ) -> App:
     """The bot; answers and their ratings are kept in `feedback` (server/feedback.py), and
     files shared with it go to `files` (none: shared files are not taken)."""
@@ -87,12 +87,12 @@ class SlackResponder:
         assistant_provider: AssistantProvider,
         slash_ephemeral: bool,
         feedback: FeedbackStore,
-        intake: FileIntake | None = None,
+        shared_files: SharedFiles | None = None,
     ) -> None:
         self._assistant = assistant_provider
         self._slash_ephemeral = slash_ephemeral
         self._feedback = feedback
-        self._intake = intake
+        self._shared_files = shared_files
         self._seen = SeenEvents()
 
     # Bolt passes a listener what its parameter names ask for (event, body, client, context).
@@ -142,10 +142,10 @@ class SlackResponder:
             return  # a retry or a duplicate delivery of an event already answered
         team = event.get("team") or body.get("team_id")
         thread = Thread(channel, event.get("thread_ts") or ts, team, event.get("user"))
-        if event.get("files") and self._intake is not None:
+        if event.get("files") and self._shared_files is not None:
             working = self._show_working(client, thread, ts, pane=False)
             try:
-                self._intake.take(client, thread, event)  # files shared: added, not asked
+                self._shared_files.take(client, thread, event)  # files shared: added, not asked
             finally:
                 working()
             return
@@ -192,7 +192,7 @@ class SlackResponder:
         place = f"{thread.team}/{thread.channel}/{thread.thread_ts}"
         try:
             reply.send(events, lambda a: self._finished(a, place))
-        except Exception as exc:  # nothing streamed yet: the notice is posted as a message
+        except Exception as exc:  # the notice ends the stream, or is posted if none began
             reply.abandon(notice_message(_notice(exc)))
 
     def _finished(self, answer: Answer, place: str) -> Finished:

@@ -5,6 +5,7 @@ added or why not. Only the people SUMMIT_SLACK_UPLOADERS names may add documents
 """
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -14,7 +15,7 @@ from server.slack.blocks import notice_message
 from server.slack.streaming import Thread, post_message
 
 if TYPE_CHECKING:
-    from server.components.documents import DocumentIntake
+    from server.components.intake import DocumentIntake
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -24,12 +25,15 @@ NOT_ALLOWED = "Sorry, you can't add documents here; ask whoever runs the assista
 FAILED = "Sorry, the files could not be added; nothing already stored was lost."
 
 
-class FileIntake:
+class SharedFiles:
     def __init__(
-        self, settings: SlackSettings, max_file_bytes: int, documents: "DocumentIntake"
+        self,
+        settings: SlackSettings,
+        max_file_bytes: int,
+        intake: "Callable[[], DocumentIntake]",
     ) -> None:
         self._max_file_bytes = max_file_bytes
-        self._documents = documents
+        self._intake = intake  # shared with the HTTP door when both run in one server
         token = settings.slack_bot_token
         self._token = token.get_secret_value() if token else ""
         named = settings.slack_uploaders.replace(",", " ").split()
@@ -60,12 +64,12 @@ class FileIntake:
             name = str(shared.get("name") or "file")
             try:
                 data = self._download(shared)
-                saved += self._documents.save([(name, data)])
+                saved += self._intake().save([(name, data)])
             except (UnreadableUploadError, DownloadError) as exc:
                 lines.append(f"Not added: {name} ({_reason(exc)}).")
         if saved:
-            job = self._documents.submit(saved)
-            done = self._documents.jobs.wait(job.id, INGEST_WAIT_S)
+            job = self._intake().submit(saved)
+            done = self._intake().jobs.wait(job.id, INGEST_WAIT_S)
             report, error = (done.report, done.error) if done else (None, None)
             lines.insert(0, _report_line(report, error))
         return lines

@@ -5,10 +5,11 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
 from server.errors import SummitError
+from server.feedback import FeedbackStore
 from server.live import AssistantFactory, LiveAssistant, kept_current
-from server.settings import Settings
+from server.settings import SlackSettings
 from server.slack.bot import create_slack_app
-from server.slack.files import FileIntake
+from server.slack.files import SharedFiles
 
 
 class SlackNotConfiguredError(SummitError):
@@ -18,17 +19,22 @@ class SlackNotConfiguredError(SummitError):
         )
 
 
-def run_socket_mode(settings: Settings, build_assistant: AssistantFactory) -> None:
+def run_socket_mode(
+    settings: SlackSettings,
+    refresh_seconds: float,
+    build_assistant: AssistantFactory,
+    feedback: FeedbackStore,
+    files: SharedFiles | None,
+) -> None:
     """Checks the tokens before loading anything, then serves until interrupted; what
     `summit ingest` adds meanwhile is answered within SUMMIT_REFRESH_SECONDS."""
-    slack = settings.slack
-    if slack.slack_app_token is None or slack.slack_bot_token is None:
+    if settings.slack_app_token is None or settings.slack_bot_token is None:
         raise SlackNotConfiguredError()
-    live = kept_current(build_assistant, settings.storage.refresh_seconds)
+    live = kept_current(build_assistant, refresh_seconds)
     handler = SocketModeHandler(
-        socket_mode_app(settings, live),
-        slack.slack_app_token.get_secret_value(),
-        web_client=WebClient(base_url=slack.slack_api_url),
+        socket_mode_app(settings, live, feedback, files),
+        settings.slack_app_token.get_secret_value(),
+        web_client=WebClient(base_url=settings.slack_api_url),
     )
     try:
         handler.start()  # type: ignore[no-untyped-call]  # blocks until interrupted
@@ -36,13 +42,11 @@ def run_socket_mode(settings: Settings, build_assistant: AssistantFactory) -> No
         live.stop()
 
 
-def socket_mode_app(settings: Settings, live: LiveAssistant) -> App:
-    """The bot, answering with whatever assistant `live` holds at each question; its
-    feedback and the files shared with it go beside the store."""
-    from server.components import feedback_store
-    from server.components.documents import DocumentIntake
-
-    files = FileIntake(
-        settings.slack, settings.http.upload_max_file_bytes, DocumentIntake(settings)
-    )
-    return create_slack_app(settings.slack, lambda: live.assistant, feedback_store(settings), files)
+def socket_mode_app(
+    settings: SlackSettings,
+    live: LiveAssistant,
+    feedback: FeedbackStore,
+    files: SharedFiles | None = None,
+) -> App:
+    """The bot, answering with whatever assistant `live` holds at each question."""
+    return create_slack_app(settings, lambda: live.assistant, feedback, files)

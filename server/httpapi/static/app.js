@@ -511,6 +511,7 @@ async function readEvents(body, turn, signal) {
     let result = null;
     if (eventName === "citations") {
       turn.shortAnswer = typeof payload.short_answer === "string" ? payload.short_answer : "";
+      if (turn.shortAnswer) turn.waiting.hidden = true; // the answer has begun
       turn.setCitations(Array.isArray(payload.citations) ? payload.citations : []);
       if (typeof payload.answered === "boolean") {
         turn.label.textContent = payload.answered ? "Sources" : "Closest passages";
